@@ -1,0 +1,242 @@
+package dimos
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Kind is what the citizen files (seed 001: Αίτημα | Καταγγελία | Πρόταση, and
+// certificate applications).
+type Kind string
+
+const (
+	KindRequest     Kind = "request"     // Αίτημα
+	KindComplaint   Kind = "complaint"   // Καταγγελία
+	KindSuggestion  Kind = "suggestion"  // Πρόταση
+	KindCertificate Kind = "certificate" // Αίτηση πιστοποιητικού
+)
+
+// Kinds lists every kind in the order forms show them.
+var Kinds = []Kind{KindRequest, KindComplaint, KindSuggestion, KindCertificate}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool {
+	for _, v := range Kinds {
+		if k == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Channel is where a case came in.
+type Channel string
+
+const (
+	ChannelPortal  Channel = "portal"
+	ChannelIVR     Channel = "ivr"
+	ChannelOpen311 Channel = "open311"
+	ChannelDesk    Channel = "desk"
+)
+
+// Status is what a citizen is told when tracking a case (seed 000: εκκρεμεί, σε
+// επεξεργασία, ολοκληρώθηκε). The finer Stage says where the case is inside the office.
+type Status string
+
+const (
+	StatusPending    Status = "pending"
+	StatusInProgress Status = "in_progress"
+	StatusCompleted  Status = "completed"
+)
+
+// Stage is one step of a case's way through the office. Every visit to a stage is a
+// StageTiming row, so reports can tell where cases wait.
+type Stage string
+
+const (
+	StageReceived  Stage = "received"  // stored, not yet routed
+	StageRouted    Stage = "routed"    // with the director of the responsible service
+	StageCompleted Stage = "completed" // answered
+)
+
+// Status returns the public status of a case in stage s.
+func (s Stage) Status() Status {
+	switch s {
+	case StageReceived, StageRouted:
+		return StatusPending
+	case StageCompleted:
+		return StatusCompleted
+	default:
+		return StatusInProgress
+	}
+}
+
+// Terminal reports whether a case in stage s is finished.
+func (s Stage) Terminal() bool { return s == StageCompleted }
+
+// Contact is how the municipality reaches the citizen who filed a case.
+type Contact struct {
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Email     string `json:"email"`
+	Phone     string `json:"phone"`
+}
+
+// FullName joins first and last name.
+func (c Contact) FullName() string { return strings.TrimSpace(c.FirstName + " " + c.LastName) }
+
+// Case is one citizen submission and its state in the office.
+type Case struct {
+	ID            int64
+	Number        string // YYYY-NNNNNN, assigned when stored
+	Kind          Kind
+	CategoryCode  string
+	Channel       Channel
+	Subject       string
+	Text          string
+	DesiredAction string
+	Anonymous     bool
+	Contact       Contact
+	Lang          string // language the citizen reads: "el" or "en"
+
+	Stage       Stage
+	Status      Status
+	ServiceID   int64 // 0 until routed
+	AssigneeID  int64 // 0 while nobody holds it
+	Answer      string
+	SubmittedAt time.Time
+	CompletedAt time.Time // zero while open
+
+	// WorkflowStartedAt is zero until the case's workflow exists in Temporal; a case
+	// accepted while Temporal was down waits here until a starter picks it up.
+	WorkflowStartedAt time.Time
+}
+
+// Limits on submitted text, in characters.
+const (
+	MaxSubjectLen = 200
+	MaxTextLen    = 10000
+	MaxActionLen  = 2000
+	MaxNameLen    = 100
+	MaxAnswerLen  = 20000
+)
+
+// Validate checks a submission and reports every bad field at once. It does not know
+// the categories; the caller checks that CategoryCode exists.
+func (c *Case) Validate() error {
+	var v Validation
+	if c.Kind == "" {
+		v.Add("kind", "field.required")
+	} else if !c.Kind.Valid() {
+		v.Add("kind", "field.kind.unknown")
+	}
+	if strings.TrimSpace(c.CategoryCode) == "" {
+		v.Add("category", "field.required")
+	}
+	checkText(&v, "subject", c.Subject, MaxSubjectLen, true)
+	checkText(&v, "text", c.Text, MaxTextLen, true)
+	checkText(&v, "desired_action", c.DesiredAction, MaxActionLen, false)
+	if c.Anonymous {
+		if c.Kind == KindCertificate {
+			v.Add("anonymous", "field.anonymous.certificate")
+		}
+	} else {
+		checkText(&v, "contact.first_name", c.Contact.FirstName, MaxNameLen, true)
+		checkText(&v, "contact.last_name", c.Contact.LastName, MaxNameLen, true)
+		if c.Contact.Email == "" && c.Contact.Phone == "" {
+			v.Add("contact.email", "field.contact.reachable")
+		}
+	}
+	if c.Contact.Email != "" && !ValidEmail(c.Contact.Email) {
+		v.Add("contact.email", "field.email.invalid")
+	}
+	if c.Contact.Phone != "" && !ValidPhone(c.Contact.Phone) {
+		v.Add("contact.phone", "field.phone.invalid")
+	}
+	return v.Err()
+}
+
+func checkText(v *Validation, field, s string, max int, required bool) {
+	switch {
+	case !utf8.ValidString(s):
+		v.Add(field, "field.utf8")
+	case required && strings.TrimSpace(s) == "":
+		v.Add(field, "field.required")
+	case utf8.RuneCountInString(s) > max:
+		v.Add(field, "field.too_long")
+	}
+}
+
+// ValidEmail reports whether s is a plain address (no display name).
+func ValidEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && strings.Contains(s[strings.LastIndex(s, "@"):], ".")
+}
+
+// ValidPhone accepts 10 to 15 digits with an optional leading +, spaces and dashes
+// ignored: Greek numbers are ten digits, international ones longer.
+func ValidPhone(s string) bool {
+	n := 0
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			n++
+		case r == '+' && i == 0, r == ' ', r == '-':
+		default:
+			return false
+		}
+	}
+	return n >= 10 && n <= 15
+}
+
+// FormatCaseNumber renders the number of the seq-th case of year as YYYY-NNNNNN: digits
+// only, so a caller can key it on a phone.
+func FormatCaseNumber(year, seq int) string { return fmt.Sprintf("%04d-%06d", year, seq) }
+
+// ParseCaseNumber accepts YYYY-NNNNNN, or the same digits without the dash as keyed on
+// a phone, and returns the canonical form.
+func ParseCaseNumber(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	digits := strings.ReplaceAll(s, "-", "")
+	if len(digits) < 10 || len(digits) > 14 || strings.Count(s, "-") > 1 {
+		return "", false
+	}
+	if strings.Contains(s, "-") && strings.Index(s, "-") != 4 {
+		return "", false
+	}
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	return digits[:4] + "-" + digits[4:], true
+}
+
+// CaseEvent is one entry of a case's timeline.
+type CaseEvent struct {
+	ID         int64
+	CaseID     int64
+	At         time.Time
+	Type       string // received, routed, completed, …
+	ActorID    int64  // employee who acted; 0 for the system or the citizen
+	ActorName  string // filled when read
+	Public     bool   // shown to the citizen
+	Body       string
+	Service    string // name of the service involved, filled when read
+	EmployeeID int64  // employee the event concerns (e.g. the new assignee)
+}
+
+// StageTiming is one visit of a case to a stage: where it was, who held it, from when
+// to when. LeftAt is zero while the case is still there.
+type StageTiming struct {
+	CaseID     int64
+	Seq        int
+	Stage      Stage
+	ServiceID  int64
+	EmployeeID int64
+	EnteredAt  time.Time
+	LeftAt     time.Time
+}

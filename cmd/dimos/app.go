@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"dimos"
+	"dimos/activities"
+	"dimos/console"
+	"dimos/i18n"
+	"dimos/intake"
+	"dimos/postgres"
+	"dimos/worker"
+	"dimos/workflows"
+)
+
+// openDatabase connects, creating the database if needed, and applies migrations.
+func openDatabase(ctx context.Context, cfg config, log *slog.Logger) (*postgres.DB, error) {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, log)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
+// dialTemporal returns a client that connects lazily: the console must start, and
+// accept cases, even while Temporal is down.
+func dialTemporal(address, namespace string, log *slog.Logger) (client.Client, error) {
+	return client.NewLazyClient(client.Options{
+		HostPort:  address,
+		Namespace: namespace,
+		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal-client")),
+	})
+}
+
+// startWorker runs the case workflows and activities until Stop.
+func startWorker(c client.Client, db *postgres.DB, log *slog.Logger) (sdkworker.Worker, error) {
+	acts := &activities.Activities{Cases: db, Directory: db, Log: log}
+	w := worker.New(c, acts, sdkworker.Options{})
+	return w, w.Start()
+}
+
+// web is the HTTP side of dimos: the staff console and the citizen API on one Fiber
+// app, and the starter that gives every accepted case its workflow.
+type web struct {
+	app     *fiber.App
+	starter *intake.Starter
+}
+
+func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) *web {
+	d := workflows.Dispatcher{Client: tc}
+	starter := intake.NewStarter(intake.Starter{
+		Cases: db, Start: d.Start, Interval: cfg.StarterInterval, Log: log.With("component", "starter"),
+	})
+	app := fiber.New(fiber.Config{
+		AppName:               "dimos",
+		BodyLimit:             1 << 20,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(log),
+	})
+	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/console/", fiber.StatusSeeOther) })
+	intake.New(intake.Config{
+		Cases: db, Directory: db, Kick: starter.Kick, Log: log.With("component", "intake"),
+		Checks: map[string]dimos.Health{"postgres": db, "temporal": d},
+	}).Mount(app)
+	console.New(console.Config{
+		Cases: db, Directory: db, Sessions: db, Audit: db, Throttle: db, Work: d,
+		Logger: log.With("component", "console"), TemporalUIURL: cfg.TemporalUIURL,
+		Namespace: cfg.TemporalNamespace, SecureCookies: cfg.SecureCookies, IdleTimeout: cfg.SessionIdle,
+	}).Mount(app)
+	return &web{app: app, starter: starter}
+}
+
+// errorHandler answers what no handler answered itself (unknown routes, bodies over
+// the limit) without leaking internals.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		code := fiber.StatusInternalServerError
+		var fe *fiber.Error
+		if errors.As(err, &fe) {
+			code = fe.Code
+		} else {
+			log.Error("unhandled request error", "method", c.Method(), "path", c.Path(), "err", err)
+		}
+		key := fmt.Sprintf("http.%d", code)
+		if !i18n.Has(key) {
+			key = "error.internal"
+		}
+		el, en := i18n.Both(key)
+		return c.Status(code).JSON(fiber.Map{"error": fiber.Map{"code": code, "message": fiber.Map{"el": el, "en": en}}})
+	}
+}
+
+// serve runs the web side on addr until ctx ends, then shuts down gracefully.
+func (w *web) serve(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return w.serveListener(ctx, ln)
+}
+
+func (w *web) serveListener(ctx context.Context, ln net.Listener) error {
+	go w.starter.Run(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- w.app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return w.app.ShutdownWithTimeout(10 * time.Second)
+	}
+}

@@ -1,0 +1,207 @@
+// Command dimos runs the municipal back office.
+//
+//	dimos dev       everything in one process, with an embedded Temporal server
+//	dimos worker    the Temporal worker (case workflows and activities)
+//	dimos console   the HTTP server: staff console and citizen API
+//	dimos migrate   apply database migrations and exit
+//	dimos seed      load the demo municipality and exit
+//
+// Configuration comes from environment variables, listed in the README.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"dimos/postgres"
+	"dimos/temporalserver"
+)
+
+const usage = `usage: dimos <command> [flags]
+
+commands:
+  dev       run everything in one process with an embedded Temporal server
+  worker    run the Temporal worker
+  console   run the HTTP server (staff console and citizen API)
+  migrate   apply database migrations
+  seed      load the demo municipality (services, staff, categories)
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cmd, args := os.Args[1], os.Args[2:]
+	switch cmd {
+	case "dev":
+		err = runDev(ctx, cfg, log, args)
+	case "worker":
+		err = runWorker(ctx, cfg, log)
+	case "console":
+		err = runConsole(ctx, cfg, log)
+	case "migrate":
+		err = runMigrate(ctx, cfg, log)
+	case "seed":
+		err = runSeed(ctx, cfg, log)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error(cmd+" failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func temporalAddress(cfg config) string {
+	if cfg.TemporalAddress == "" {
+		return "127.0.0.1:7233"
+	}
+	return cfg.TemporalAddress
+}
+
+func runMigrate(ctx context.Context, cfg config, log *slog.Logger) error {
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	db.Close()
+	log.Info("database is up to date")
+	return nil
+}
+
+func runSeed(ctx context.Context, cfg config, log *slog.Logger) error {
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.SeedDemo(ctx); err != nil {
+		return err
+	}
+	log.Info("demo municipality loaded")
+	return nil
+}
+
+func runWorker(ctx context.Context, cfg config, log *slog.Logger) error {
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tc, err := dialTemporal(temporalAddress(cfg), cfg.TemporalNamespace, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w, err := startWorker(tc, db, log)
+	if err != nil {
+		return err
+	}
+	log.Info("worker running", "temporal", temporalAddress(cfg))
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+func runConsole(ctx context.Context, cfg config, log *slog.Logger) error {
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tc, err := dialTemporal(temporalAddress(cfg), cfg.TemporalNamespace, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	log.Info("console listening", "addr", "http://"+cfg.HTTPAddr+"/console/")
+	return newWeb(cfg, db, tc, log).serve(ctx, cfg.HTTPAddr)
+}
+
+// runDev runs the whole of dimos in one process for a newcomer: the embedded Temporal
+// server (unless TEMPORAL_ADDRESS names one), migrations, demo data, the worker and
+// the HTTP server.
+func runDev(ctx context.Context, cfg config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	memory := fs.Bool("memory", false, "keep the embedded Temporal server's data in memory only")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	address := cfg.TemporalAddress
+	if address == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return err
+		}
+		srv, err := temporalserver.Start(ctx, temporalserver.Options{
+			DataDir: filepath.Clean(cfg.DataDir), Memory: *memory, Port: cfg.EmbeddedPort,
+			UIPort: cfg.EmbeddedUIPort, Namespace: cfg.TemporalNamespace, Logger: log.With("component", "temporal-server"),
+		})
+		if err != nil {
+			return fmt.Errorf("embedded temporal server: %w", err)
+		}
+		defer srv.Stop() //nolint:errcheck
+		address = srv.FrontendAddr()
+		if cfg.TemporalUIURL == "" {
+			cfg.TemporalUIURL = srv.UIURL()
+		}
+	}
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.SeedDemo(ctx); err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	tc, err := dialTemporal(address, cfg.TemporalNamespace, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w, err := startWorker(tc, db, log)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	printDevBanner(cfg, address)
+	return newWeb(cfg, db, tc, log).serve(ctx, cfg.HTTPAddr)
+}
+
+func printDevBanner(cfg config, temporalAddr string) {
+	fmt.Printf("\ndimos is running\n\n")
+	fmt.Printf("  console      http://%s/console/\n", cfg.HTTPAddr)
+	fmt.Printf("  citizen API  http://%s/api/v1/categories\n", cfg.HTTPAddr)
+	fmt.Printf("  health       http://%s/healthz\n", cfg.HTTPAddr)
+	fmt.Printf("  temporal     %s (namespace %s)\n", temporalAddr, cfg.TemporalNamespace)
+	if cfg.TemporalUIURL != "" {
+		fmt.Printf("  temporal UI  %s\n", cfg.TemporalUIURL)
+	}
+	fmt.Printf("\ndemo sign-ins (password %s):\n", strconv.Quote(postgres.DemoPassword))
+	for _, s := range postgres.DemoServices {
+		for _, e := range s.Staff {
+			fmt.Printf("  %-18s %-10s %s\n", e.Username, e.Role, s.NameEL)
+		}
+	}
+	fmt.Println()
+}

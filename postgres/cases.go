@@ -1,0 +1,226 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"dimos"
+)
+
+// athens is the municipality's time zone; the year of a case number is the year in
+// Greece when the case arrived.
+var athens = mustLoadLocation("Europe/Athens")
+
+func mustLoadLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// SubmitCase stores a new case, its number, its "received" event and its first stage
+// timing in one transaction: once it returns, the case is kept whatever else is down.
+func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
+	if c.SubmittedAt.IsZero() {
+		c.SubmittedAt = db.Now()
+	}
+	c.SubmittedAt = c.SubmittedAt.UTC().Truncate(time.Microsecond)
+	c.Stage = dimos.StageReceived
+	c.Status = c.Stage.Status()
+	if c.Lang == "" {
+		c.Lang = "el"
+	}
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		year := c.SubmittedAt.In(athens).Year()
+		var seq int
+		err := tx.QueryRow(ctx, `INSERT INTO case_numbers (year, last) VALUES ($1, 1)
+			ON CONFLICT (year) DO UPDATE SET last = case_numbers.last + 1
+			RETURNING last`, year).Scan(&seq)
+		if err != nil {
+			return fmt.Errorf("next case number: %w", err)
+		}
+		c.Number = dimos.FormatCaseNumber(year, seq)
+		err = tx.QueryRow(ctx, `INSERT INTO cases (number, kind, category_code, channel, subject, body,
+				desired_action, anonymous, contact_first_name, contact_last_name, contact_email,
+				contact_phone, lang, stage, status, stage_seq, submitted_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16)
+			RETURNING id`,
+			c.Number, c.Kind, c.CategoryCode, c.Channel, c.Subject, c.Text, c.DesiredAction,
+			c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
+			c.Lang, c.Stage, c.Status, c.SubmittedAt).Scan(&c.ID)
+		if err != nil {
+			return translate(err, "error.not_found")
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO stage_timings (case_id, seq, stage, entered_at)
+			VALUES ($1, 1, $2, $3)`, c.ID, dimos.StageReceived, c.SubmittedAt); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, at, type, public)
+			VALUES ($1, $2, 'received', true)`, c.ID, c.SubmittedAt)
+		return err
+	})
+}
+
+const caseColumns = `c.id, c.number, c.kind, c.category_code, c.channel, c.subject, c.body,
+	c.desired_action, c.anonymous, c.contact_first_name, c.contact_last_name, c.contact_email,
+	c.contact_phone, c.lang, c.stage, c.status, coalesce(c.service_id, 0),
+	coalesce(c.assignee_id, 0), c.answer, c.submitted_at, c.completed_at, c.workflow_started_at`
+
+func scanCase(row pgx.Row) (*dimos.Case, error) {
+	var c dimos.Case
+	var completed, started *time.Time
+	err := row.Scan(&c.ID, &c.Number, &c.Kind, &c.CategoryCode, &c.Channel, &c.Subject, &c.Text,
+		&c.DesiredAction, &c.Anonymous, &c.Contact.FirstName, &c.Contact.LastName,
+		&c.Contact.Email, &c.Contact.Phone, &c.Lang, &c.Stage, &c.Status, &c.ServiceID,
+		&c.AssigneeID, &c.Answer, &c.SubmittedAt, &completed, &started)
+	if err != nil {
+		return nil, err
+	}
+	if completed != nil {
+		c.CompletedAt = *completed
+	}
+	if started != nil {
+		c.WorkflowStartedAt = *started
+	}
+	return &c, nil
+}
+
+func (db *DB) queryCases(ctx context.Context, sql string, args ...any) ([]*dimos.Case, error) {
+	rows, err := db.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*dimos.Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CaseByNumber returns the case with the given number.
+func (db *DB) CaseByNumber(ctx context.Context, number string) (*dimos.Case, error) {
+	c, err := scanCase(db.Pool.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.number = $1`, number))
+	return c, translate(err, "error.case.not_found")
+}
+
+// Inbox lists the cases assigned to an employee, newest first.
+func (db *DB) Inbox(ctx context.Context, f dimos.InboxFilter) ([]*dimos.Case, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	return db.queryCases(ctx, `SELECT `+caseColumns+` FROM cases c
+		WHERE c.assignee_id = $1 AND (NOT $2 OR c.stage <> 'completed')
+		ORDER BY c.submitted_at DESC, c.id DESC LIMIT $3`, f.AssigneeID, f.OpenOnly, f.Limit)
+}
+
+// CasesAwaitingWorkflow lists accepted cases whose workflow was never started.
+func (db *DB) CasesAwaitingWorkflow(ctx context.Context, limit int) ([]*dimos.Case, error) {
+	return db.queryCases(ctx, `SELECT `+caseColumns+` FROM cases c
+		WHERE c.workflow_started_at IS NULL ORDER BY c.submitted_at, c.id LIMIT $1`, limit)
+}
+
+// MarkWorkflowStarted records that the case's workflow exists.
+func (db *DB) MarkWorkflowStarted(ctx context.Context, caseID int64, at time.Time) error {
+	_, err := db.Pool.Exec(ctx, `UPDATE cases SET workflow_started_at = $2
+		WHERE id = $1 AND workflow_started_at IS NULL`, caseID, at)
+	return err
+}
+
+// CaseEvents returns a case's timeline, oldest first, with the names of the people
+// and services involved.
+func (db *DB) CaseEvents(ctx context.Context, caseID int64) ([]dimos.CaseEvent, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT e.id, e.case_id, e.at, e.type, coalesce(e.actor_id, 0),
+			coalesce(a.full_name, ''), e.public, e.body, coalesce(s.name_el, ''), coalesce(e.employee_id, 0)
+		FROM case_events e
+		LEFT JOIN employees a ON a.id = e.actor_id
+		LEFT JOIN services s ON s.id = e.service_id
+		WHERE e.case_id = $1 ORDER BY e.at, e.id`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (dimos.CaseEvent, error) {
+		var e dimos.CaseEvent
+		err := r.Scan(&e.ID, &e.CaseID, &e.At, &e.Type, &e.ActorID, &e.ActorName, &e.Public, &e.Body,
+			&e.Service, &e.EmployeeID)
+		return e, err
+	})
+}
+
+// StageTimings returns every stage visit of a case in order.
+func (db *DB) StageTimings(ctx context.Context, caseID int64) ([]dimos.StageTiming, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT case_id, seq, stage, coalesce(service_id, 0),
+			coalesce(employee_id, 0), entered_at, left_at
+		FROM stage_timings WHERE case_id = $1 ORDER BY seq`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (dimos.StageTiming, error) {
+		var s dimos.StageTiming
+		var left *time.Time
+		err := r.Scan(&s.CaseID, &s.Seq, &s.Stage, &s.ServiceID, &s.EmployeeID, &s.EnteredAt, &left)
+		if left != nil {
+			s.LeftAt = *left
+		}
+		return s, err
+	})
+}
+
+// RecordTransition moves a case to its next stage: it closes the current stage visit,
+// opens the new one, updates the case and appends the event, all in one transaction.
+// Seq makes it idempotent: an activity retried after a lost reply finds the transition
+// already there and changes nothing.
+func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
+	at := t.At.UTC().Truncate(time.Microsecond)
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var current int
+		err := tx.QueryRow(ctx, `SELECT stage_seq FROM cases WHERE id = $1 FOR UPDATE`, t.CaseID).Scan(&current)
+		if err != nil {
+			return translate(err, "error.case.not_found")
+		}
+		if t.Seq <= current {
+			return nil // already recorded
+		}
+		if t.Seq != current+1 {
+			return fmt.Errorf("transition of case %d to seq %d, but the case is at seq %d", t.CaseID, t.Seq, current)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE stage_timings SET left_at = $3
+			WHERE case_id = $1 AND seq = $2 AND left_at IS NULL`, t.CaseID, current, at); err != nil {
+			return err
+		}
+		var leftAt *time.Time
+		if t.Stage.Terminal() {
+			leftAt = &at
+		}
+		_, err = tx.Exec(ctx, `UPDATE cases SET stage = $2, status = $3, stage_seq = $4,
+				service_id = coalesce(nullif($5::bigint, 0), service_id),
+				assignee_id = coalesce(nullif($6::bigint, 0), assignee_id),
+				answer = CASE WHEN $7 = '' THEN answer ELSE $7 END,
+				completed_at = CASE WHEN $8 THEN $9::timestamptz ELSE completed_at END
+			WHERE id = $1`,
+			t.CaseID, t.Stage, t.Stage.Status(), t.Seq, t.ServiceID, t.EmployeeID, t.Answer,
+			t.Stage.Terminal(), at)
+		if err != nil {
+			return translate(err, "error.case.not_found")
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO stage_timings (case_id, seq, stage, service_id, employee_id, entered_at, left_at)
+			SELECT id, $2, $3, service_id, assignee_id, $4, $5 FROM cases WHERE id = $1`,
+			t.CaseID, t.Seq, t.Stage, at, leftAt)
+		if err != nil {
+			return err
+		}
+		e := t.Event
+		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, at, type, actor_id, employee_id, service_id, public, body)
+			VALUES ($1, $2, $3, nullif($4::bigint, 0), nullif($5::bigint, 0), nullif($6::bigint, 0), $7, $8)`,
+			t.CaseID, at, e.Type, e.ActorID, e.EmployeeID, t.ServiceID, e.Public, e.Body)
+		return translate(err, "error.not_found")
+	})
+}

@@ -1,0 +1,88 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"dimos"
+)
+
+// Categories lists the active categories in the order forms show them.
+func (db *DB) Categories(ctx context.Context) ([]*dimos.Category, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT code, name_el, name_en, kinds, service_id
+		FROM categories WHERE active ORDER BY sort, code`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanCategory)
+}
+
+func scanCategory(r pgx.CollectableRow) (*dimos.Category, error) {
+	var c dimos.Category
+	var kinds []string
+	if err := r.Scan(&c.Code, &c.NameEL, &c.NameEN, &kinds, &c.ServiceID); err != nil {
+		return nil, err
+	}
+	for _, k := range kinds {
+		c.Kinds = append(c.Kinds, dimos.Kind(k))
+	}
+	return &c, nil
+}
+
+// CategoryByCode returns an active category.
+func (db *DB) CategoryByCode(ctx context.Context, code string) (*dimos.Category, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT code, name_el, name_en, kinds, service_id
+		FROM categories WHERE code = $1 AND active`, code)
+	if err != nil {
+		return nil, err
+	}
+	c, err := pgx.CollectExactlyOneRow(rows, scanCategory)
+	return c, translate(err, "field.category.unknown")
+}
+
+// RoutingFor tells where a category's cases go: its service and that service's
+// director, read afresh each time so that an admin's change applies at once.
+func (db *DB) RoutingFor(ctx context.Context, categoryCode string) (dimos.Routing, error) {
+	var r dimos.Routing
+	err := db.Pool.QueryRow(ctx, `SELECT s.id, s.name_el, coalesce(d.id, 0), coalesce(d.full_name, '')
+		FROM categories c
+		JOIN services s ON s.id = c.service_id
+		LEFT JOIN employees d ON d.id = s.director_id AND d.active
+		WHERE c.code = $1`, categoryCode).Scan(&r.ServiceID, &r.ServiceName, &r.DirectorID, &r.DirectorName)
+	return r, translate(err, "field.category.unknown")
+}
+
+// ServiceByID returns a service.
+func (db *DB) ServiceByID(ctx context.Context, id int64) (*dimos.Service, error) {
+	var s dimos.Service
+	err := db.Pool.QueryRow(ctx, `SELECT id, code, name_el, name_en, coalesce(director_id, 0), email
+		FROM services WHERE id = $1`, id).Scan(&s.ID, &s.Code, &s.NameEL, &s.NameEN, &s.DirectorID, &s.Email)
+	if err != nil {
+		return nil, translate(err, "error.not_found")
+	}
+	return &s, nil
+}
+
+const employeeColumns = `id, username, full_name, email, phone, coalesce(service_id, 0), role, password_hash, active`
+
+func scanEmployee(row pgx.Row) (*dimos.Employee, error) {
+	var e dimos.Employee
+	err := row.Scan(&e.ID, &e.Username, &e.FullName, &e.Email, &e.Phone, &e.ServiceID, &e.Role, &e.PasswordHash, &e.Active)
+	if err != nil {
+		return nil, translate(err, "error.not_found")
+	}
+	return &e, nil
+}
+
+// EmployeeByID returns an employee, active or not.
+func (db *DB) EmployeeByID(ctx context.Context, id int64) (*dimos.Employee, error) {
+	return scanEmployee(db.Pool.QueryRow(ctx, `SELECT `+employeeColumns+` FROM employees WHERE id = $1`, id))
+}
+
+// EmployeeByUsername returns an employee by sign-in name, compared case-insensitively.
+func (db *DB) EmployeeByUsername(ctx context.Context, username string) (*dimos.Employee, error) {
+	return scanEmployee(db.Pool.QueryRow(ctx, `SELECT `+employeeColumns+` FROM employees WHERE username = $1`,
+		strings.ToLower(strings.TrimSpace(username))))
+}

@@ -1,0 +1,301 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"dimos"
+	"dimos/postgres"
+	"dimos/postgres/pgtest"
+)
+
+func newCase(category string) *dimos.Case {
+	return &dimos.Case{
+		Kind: dimos.KindComplaint, CategoryCode: category, Channel: dimos.ChannelPortal,
+		Subject: "Λακκούβα στην οδό Εγνατίας", Text: "Μεγάλη λακκούβα μπροστά στο 12.",
+		Contact: dimos.Contact{FirstName: "Ελένη", LastName: "Παππά", Email: "eleni@example.gr"},
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewURL(t)
+	t.Run("ConcurrentStartsApplyOnce", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				db, err := postgres.Open(ctx, dsn, nil)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				defer db.Close()
+				errs[i] = db.Migrate(ctx)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		db, err := postgres.Open(ctx, dsn, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("schema_migrations has %d rows, want 1", n)
+		}
+	})
+}
+
+func TestSubmitCase(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+
+	t.Run("NumbersPerYear", func(t *testing.T) {
+		// 31 December 23:30 UTC is already 1 January in Athens.
+		times := []time.Time{
+			time.Date(2025, 12, 31, 21, 0, 0, 0, time.UTC),
+			time.Date(2025, 12, 31, 21, 30, 0, 0, time.UTC),
+			time.Date(2025, 12, 31, 23, 30, 0, 0, time.UTC),
+		}
+		want := []string{"2025-000001", "2025-000002", "2026-000001"}
+		for i, at := range times {
+			c := newCase("potholes")
+			c.SubmittedAt = at
+			if err := db.SubmitCase(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			if c.Number != want[i] {
+				t.Errorf("case %d: number %s, want %s", i, c.Number, want[i])
+			}
+		}
+	})
+
+	t.Run("StoredWithFirstStage", func(t *testing.T) {
+		c := newCase("water-fault")
+		if err := db.SubmitCase(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.CaseByNumber(ctx, c.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Subject != c.Subject || got.Contact != c.Contact || got.Stage != dimos.StageReceived || got.Status != dimos.StatusPending {
+			t.Fatalf("stored case differs: %+v", got)
+		}
+		if !got.WorkflowStartedAt.IsZero() {
+			t.Fatal("a new case must wait for its workflow")
+		}
+		st, err := db.StageTimings(ctx, c.ID)
+		if err != nil || len(st) != 1 || st[0].Stage != dimos.StageReceived || !st[0].LeftAt.IsZero() {
+			t.Fatalf("stage timings %+v, %v", st, err)
+		}
+		ev, err := db.CaseEvents(ctx, c.ID)
+		if err != nil || len(ev) != 1 || ev[0].Type != "received" {
+			t.Fatalf("events %+v, %v", ev, err)
+		}
+		waiting, err := db.CasesAwaitingWorkflow(ctx, 100)
+		if err != nil || !containsCase(waiting, c.Number) {
+			t.Fatalf("awaiting workflow: %v %v", waiting, err)
+		}
+		if err := db.MarkWorkflowStarted(ctx, c.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		waiting, _ = db.CasesAwaitingWorkflow(ctx, 100)
+		if containsCase(waiting, c.Number) {
+			t.Fatal("case still awaits its workflow after MarkWorkflowStarted")
+		}
+	})
+
+	t.Run("ErrUnknownCategory", func(t *testing.T) {
+		if err := db.SubmitCase(ctx, newCase("no-such-category")); dimos.ErrorCode(err) != dimos.EINVALID {
+			t.Fatalf("got %v, want EINVALID", err)
+		}
+	})
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		if _, err := db.CaseByNumber(ctx, "1999-000001"); dimos.ErrorCode(err) != dimos.ENOTFOUND {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func containsCase(cs []*dimos.Case, number string) bool {
+	for _, c := range cs {
+		if c.Number == number {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRecordTransition(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	c := newCase("potholes")
+	c.SubmittedAt = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	if err := db.SubmitCase(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	route, err := db.RoutingFor(ctx, "potholes")
+	if err != nil || route.DirectorID == 0 {
+		t.Fatalf("routing %+v %v", route, err)
+	}
+	routed := dimos.Transition{CaseID: c.ID, Seq: 2, Stage: dimos.StageRouted, At: c.SubmittedAt.Add(time.Minute),
+		ServiceID: route.ServiceID, EmployeeID: route.DirectorID, Event: dimos.CaseEvent{Type: "routed", Public: true}}
+	completed := dimos.Transition{CaseID: c.ID, Seq: 3, Stage: dimos.StageCompleted, At: c.SubmittedAt.Add(26 * time.Hour),
+		Answer: "Αποκαταστάθηκε.", Event: dimos.CaseEvent{Type: "completed", ActorID: route.DirectorID, Public: true}}
+
+	t.Run("RetriedTransitionsChangeNothing", func(t *testing.T) {
+		for range 3 {
+			if err := db.RecordTransition(ctx, routed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		inbox, err := db.Inbox(ctx, dimos.InboxFilter{AssigneeID: route.DirectorID})
+		if err != nil || !containsCase(inbox, c.Number) {
+			t.Fatalf("director's inbox %v %v", inbox, err)
+		}
+		for range 2 {
+			if err := db.RecordTransition(ctx, completed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A late retry of the earlier transition must not reopen the case.
+		if err := db.RecordTransition(ctx, routed); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := db.CaseByNumber(ctx, c.Number)
+		if got.Stage != dimos.StageCompleted || got.Status != dimos.StatusCompleted || got.Answer != "Αποκαταστάθηκε." || got.CompletedAt.IsZero() {
+			t.Fatalf("case after completion: %+v", got)
+		}
+		st, _ := db.StageTimings(ctx, c.ID)
+		if len(st) != 3 {
+			t.Fatalf("%d stage timings, want 3: %+v", len(st), st)
+		}
+		wantStages := []dimos.Stage{dimos.StageReceived, dimos.StageRouted, dimos.StageCompleted}
+		for i, s := range st {
+			if s.Stage != wantStages[i] || s.LeftAt.IsZero() || s.LeftAt.Before(s.EnteredAt) {
+				t.Errorf("stage %d: %+v", i, s)
+			}
+			if i > 0 && !s.EnteredAt.Equal(st[i-1].LeftAt) {
+				t.Errorf("stage %d entered at %v, previous left at %v", i, s.EnteredAt, st[i-1].LeftAt)
+			}
+		}
+		if st[1].EmployeeID != route.DirectorID || st[1].ServiceID != route.ServiceID {
+			t.Errorf("routed stage holder: %+v", st[1])
+		}
+		ev, _ := db.CaseEvents(ctx, c.ID)
+		if len(ev) != 3 {
+			t.Fatalf("%d events, want 3", len(ev))
+		}
+		open, _ := db.Inbox(ctx, dimos.InboxFilter{AssigneeID: route.DirectorID, OpenOnly: true})
+		if containsCase(open, c.Number) {
+			t.Fatal("completed case in the open inbox")
+		}
+	})
+
+	t.Run("ErrSkippedStage", func(t *testing.T) {
+		skip := completed
+		skip.Seq = 9
+		if err := db.RecordTransition(ctx, skip); err == nil {
+			t.Fatal("a transition that skips stages was accepted")
+		}
+	})
+}
+
+func TestStaff(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	emp, err := db.EmployeeByUsername(ctx, " Tech.Clerk1 ")
+	if err != nil || emp.Role != dimos.RoleClerk || emp.PasswordHash == "" {
+		t.Fatalf("employee %+v %v", emp, err)
+	}
+
+	t.Run("AuditAppendOnly", func(t *testing.T) {
+		if err := db.Audit(ctx, dimos.AuditEntry{EmployeeID: emp.ID, Action: "signin", IP: "127.0.0.1"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Pool.Exec(ctx, "UPDATE audit_log SET action = 'x'"); err == nil {
+			t.Fatal("audit log row was updated")
+		}
+		if _, err := db.Pool.Exec(ctx, "DELETE FROM audit_log"); err == nil {
+			t.Fatal("audit log row was deleted")
+		}
+		entries, err := db.AuditEntries(ctx, 10)
+		if err != nil || len(entries) != 1 || entries[0].Action != "signin" {
+			t.Fatalf("%+v %v", entries, err)
+		}
+	})
+
+	t.Run("Throttle", func(t *testing.T) {
+		now := time.Now()
+		for i := range 3 {
+			if err := db.RecordFailure(ctx, "signin:user:x", now.Add(-time.Duration(i)*10*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := db.Failures(ctx, "signin:user:x", now.Add(-15*time.Minute))
+		if err != nil || n != 2 {
+			t.Fatalf("failures in window: %d %v", n, err)
+		}
+		if err := db.Reset(ctx, "signin:user:x"); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := db.Failures(ctx, "signin:user:x", now.Add(-time.Hour)); n != 0 {
+			t.Fatalf("after reset: %d", n)
+		}
+	})
+
+	t.Run("Sessions", func(t *testing.T) {
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		h := []byte("0123456789abcdef0123456789abcdef")
+		s := dimos.StaffSession{EmployeeID: emp.ID, CSRFToken: "csrf", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := db.CreateSession(ctx, h, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.TouchSession(ctx, h, now.Add(time.Minute), now.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.SessionByTokenHash(ctx, h)
+		if err != nil || got.CSRFToken != "csrf" || !got.ExpiresAt.Equal(now.Add(2*time.Hour)) {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if err := db.DeleteSession(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SessionByTokenHash(ctx, h); dimos.ErrorCode(err) != dimos.ENOTFOUND {
+			t.Fatalf("deleted session: %v", err)
+		}
+	})
+}
+
+func TestDemoData(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	if err := db.SeedDemo(ctx); err != nil { // twice is harmless
+		t.Fatal(err)
+	}
+	cats, err := db.Categories(ctx)
+	if err != nil || len(cats) < 12 {
+		t.Fatalf("%d categories, %v", len(cats), err)
+	}
+	for _, c := range cats {
+		r, err := db.RoutingFor(ctx, c.Code)
+		if err != nil || r.DirectorID == 0 {
+			t.Errorf("category %s routes to %+v (%v): every demo category needs a director", c.Code, r, err)
+		}
+	}
+}

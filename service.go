@@ -1,0 +1,99 @@
+package dimos
+
+import (
+	"context"
+	"time"
+)
+
+// CaseStore keeps cases, their timelines and stage timings.
+type CaseStore interface {
+	// SubmitCase stores a new case with its number, its "received" event and its first
+	// stage, all at once. It fills c.ID, c.Number, c.Stage, c.Status and c.SubmittedAt.
+	SubmitCase(ctx context.Context, c *Case) error
+	// CaseByNumber returns ENOTFOUND for an unknown number.
+	CaseByNumber(ctx context.Context, number string) (*Case, error)
+	// Inbox lists the open and recent cases assigned to an employee, newest first.
+	Inbox(ctx context.Context, f InboxFilter) ([]*Case, error)
+	CaseEvents(ctx context.Context, caseID int64) ([]CaseEvent, error)
+	StageTimings(ctx context.Context, caseID int64) ([]StageTiming, error)
+	// CasesAwaitingWorkflow lists cases whose workflow has not been started yet, oldest
+	// first.
+	CasesAwaitingWorkflow(ctx context.Context, limit int) ([]*Case, error)
+	MarkWorkflowStarted(ctx context.Context, caseID int64, at time.Time) error
+	// RecordTransition moves a case to a new stage. It is idempotent on
+	// (CaseID, Seq): a retry of the same transition changes nothing.
+	RecordTransition(ctx context.Context, t Transition) error
+}
+
+// InboxFilter selects the cases an inbox shows.
+type InboxFilter struct {
+	AssigneeID int64
+	OpenOnly   bool
+	Limit      int
+}
+
+// Transition is one move of a case from its current stage to the next, with the event
+// that explains it. Seq is the number of the stage visit it opens (the first stage,
+// received, is 1), which makes it the idempotency key.
+type Transition struct {
+	CaseID     int64
+	Seq        int
+	Stage      Stage
+	At         time.Time
+	ServiceID  int64 // holder after the move; 0 keeps the current one
+	EmployeeID int64 // assignee after the move; 0 keeps the current one
+	Answer     string
+	Event      CaseEvent
+}
+
+// Directory answers questions about the organisation: categories, services, staff.
+type Directory interface {
+	Categories(ctx context.Context) ([]*Category, error)
+	CategoryByCode(ctx context.Context, code string) (*Category, error)
+	RoutingFor(ctx context.Context, categoryCode string) (Routing, error)
+	ServiceByID(ctx context.Context, id int64) (*Service, error)
+	EmployeeByID(ctx context.Context, id int64) (*Employee, error)
+	EmployeeByUsername(ctx context.Context, username string) (*Employee, error)
+}
+
+// SessionStore keeps staff sessions by the hash of their token.
+type SessionStore interface {
+	CreateSession(ctx context.Context, tokenHash []byte, s StaffSession) error
+	SessionByTokenHash(ctx context.Context, tokenHash []byte) (*StaffSession, error)
+	TouchSession(ctx context.Context, tokenHash []byte, seen, expires time.Time) error
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+}
+
+// AuditLog is the append-only trail of staff actions.
+type AuditLog interface {
+	Audit(ctx context.Context, e AuditEntry) error
+}
+
+// Throttle counts failed attempts per key (an account, an address) so that sign-in and
+// PIN guessing can be slowed down.
+type Throttle interface {
+	// Failures returns how many failures key had since the given time.
+	Failures(ctx context.Context, key string, since time.Time) (int, error)
+	RecordFailure(ctx context.Context, key string, at time.Time) error
+	// Reset forgets key's failures after a success.
+	Reset(ctx context.Context, key string) error
+}
+
+// Health reports whether a dependency answers.
+type Health interface {
+	Ping(ctx context.Context) error
+}
+
+// Actor is the employee behind a staff decision, as the console knows them.
+type Actor struct {
+	EmployeeID int64
+	Name       string
+	Role       Role
+	ServiceID  int64
+}
+
+// CaseWork carries staff decisions to a case's workflow. A decision the workflow
+// refuses comes back as an *Error (EINVALID, EFORBIDDEN, ECONFLICT) with a catalogue key.
+type CaseWork interface {
+	Complete(ctx context.Context, number string, by Actor, answer string) error
+}

@@ -1,0 +1,71 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"dimos"
+)
+
+// Dispatcher is the typed client of case workflows: it starts them and carries staff
+// decisions to them. It implements dimos.CaseWork.
+type Dispatcher struct {
+	Client client.Client
+}
+
+var _ dimos.CaseWork = Dispatcher{}
+
+// Start starts the workflow of a stored case. Starting a case whose workflow already
+// exists is not an error: the id is derived from the case number, so a second start
+// (a retry, the sweep racing the first attempt) finds the first and stops there.
+func (d Dispatcher) Start(ctx context.Context, c *dimos.Case) error {
+	_, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       WorkflowID(c.Number),
+		TaskQueue:                TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, CaseWorkflow, CaseInput{
+		CaseID: c.ID, Number: c.Number, CategoryCode: c.CategoryCode, Kind: c.Kind, SubmittedAt: c.SubmittedAt,
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil
+	}
+	return err
+}
+
+// Complete asks the case's workflow to complete it with an answer and waits until the
+// completion is recorded.
+func (d Dispatcher) Complete(ctx context.Context, number string, by dimos.Actor, answer string) error {
+	h, err := d.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   WorkflowID(number),
+		UpdateName:   UpdateComplete,
+		Args:         []any{CompleteRequest{By: by, Answer: answer}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return domainError(err)
+	}
+	var res CompleteResult
+	return domainError(h.Get(ctx, &res))
+}
+
+// State asks a running case workflow where it is.
+func (d Dispatcher) State(ctx context.Context, number string) (CaseState, error) {
+	v, err := d.Client.QueryWorkflow(ctx, WorkflowID(number), "", QueryState)
+	if err != nil {
+		return CaseState{}, domainError(err)
+	}
+	var s CaseState
+	return s, v.Get(&s)
+}
+
+// Ping reports whether the Temporal frontend answers.
+func (d Dispatcher) Ping(ctx context.Context) error {
+	_, err := d.Client.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
+}
