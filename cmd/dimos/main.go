@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"dimos/postgres"
 	"dimos/temporalserver"
@@ -114,9 +115,17 @@ func runWorker(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer tc.Close()
+	// A worker started before its Temporal server keeps trying, so that the processes
+	// of a deployment may start in any order.
 	w, err := startWorker(tc, db, log)
-	if err != nil {
-		return err
+	for wait := time.Second; err != nil; wait = min(2*wait, 30*time.Second) {
+		log.Warn("worker cannot start yet; retrying", "temporal", temporalAddress(cfg), "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		w, err = startWorker(tc, db, log)
 	}
 	log.Info("worker running", "temporal", temporalAddress(cfg))
 	<-ctx.Done()

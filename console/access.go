@@ -1,0 +1,131 @@
+package console
+
+import (
+	"crypto/subtle"
+	"net/url"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dimos"
+)
+
+// action is something an employee does in the console. Every staff route names its
+// action, and allowed decides it, so the whole access policy reads in one place.
+type action int
+
+const (
+	actSignOut action = iota
+	actViewInbox
+	actViewCase
+	actCompleteCase
+)
+
+// allowed is the console's access policy: whether me may do act, and, when the act
+// concerns a case, whether on cs. A nil cs asks only whether the act is open to me at
+// all; routes ask that first and ask again once they have loaded the case.
+//
+// A case is visible to its assignee, to every employee of the service that holds it
+// (colleagues cover for each other) and to managers and admins, who read across
+// services (M18, M20). Only the assignee completes it: the answer goes to the citizen
+// under their name (M16).
+func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
+	if me == nil || !me.Active || !knownRole(me.Role) {
+		return false
+	}
+	switch act {
+	case actSignOut, actViewInbox:
+		return true
+	case actViewCase:
+		if cs == nil {
+			return true
+		}
+		return cs.AssigneeID == me.ID ||
+			(cs.ServiceID != 0 && cs.ServiceID == me.ServiceID) ||
+			me.Role == dimos.RoleManager || me.Role == dimos.RoleAdmin
+	case actCompleteCase:
+		if cs == nil {
+			return true
+		}
+		return cs.AssigneeID == me.ID && allowed(me, actViewCase, cs)
+	}
+	return false
+}
+
+func knownRole(r dimos.Role) bool {
+	switch r {
+	case dimos.RoleClerk, dimos.RoleDirector, dimos.RoleDesk, dimos.RoleManager, dimos.RoleAdmin:
+		return true
+	}
+	return false
+}
+
+const localStaff = "console.staff"
+
+// staff admits a request only from a signed-in employee whom allowed lets do act. A
+// visitor without a session is sent to sign in, and comes back here afterwards.
+func (con *Console) staff(act action) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		st, err := con.current(c)
+		if err != nil {
+			return con.fail(c, err)
+		}
+		if st == nil {
+			to := pathSignin
+			if c.Method() == fiber.MethodGet {
+				to += "?next=" + url.QueryEscape(c.OriginalURL())
+			}
+			return c.Redirect(to, fiber.StatusSeeOther)
+		}
+		if !allowed(st.me, act, nil) {
+			return con.errorPage(c, fiber.StatusForbidden, "error.forbidden")
+		}
+		c.Locals(localStaff, st)
+		return c.Next()
+	}
+}
+
+// staffOf returns the signed-in employee that staff put on the request.
+func staffOf(c *fiber.Ctx) *signedIn {
+	st, _ := c.Locals(localStaff).(*signedIn)
+	return st
+}
+
+// checkCSRF refuses a staff form that does not carry its session's token, so that
+// another site cannot post in a clerk's name.
+func (con *Console) checkCSRF(c *fiber.Ctx) error {
+	st := staffOf(c)
+	if st == nil || !sameToken(c.FormValue(fieldCSRF), st.session.CSRFToken) {
+		return con.errorPage(c, fiber.StatusForbidden, "error.csrf")
+	}
+	return c.Next()
+}
+
+// sameToken compares two tokens in constant time; an empty token never matches.
+func sameToken(got, want string) bool {
+	if got == "" || want == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+const fieldCSRF = "_csrf"
+
+// caseFor loads the case named in the route and checks that the signed-in employee
+// may do act on it. A malformed or unknown number is ENOTFOUND, a case out of reach
+// EFORBIDDEN; fail turns either into its page.
+func (con *Console) caseFor(c *fiber.Ctx, st *signedIn, act action) (*dimos.Case, error) {
+	number, ok := dimos.ParseCaseNumber(c.Params("number"))
+	if !ok {
+		return nil, dimos.Errorf(dimos.ENOTFOUND, "error.case.not_found")
+	}
+	cs, err := con.cfg.Cases.CaseByNumber(c.UserContext(), number)
+	if dimos.ErrorCode(err) == dimos.ENOTFOUND {
+		return nil, dimos.Errorf(dimos.ENOTFOUND, "error.case.not_found")
+	} else if err != nil {
+		return nil, err
+	}
+	if !allowed(st.me, act, cs) {
+		return nil, dimos.Errorf(dimos.EFORBIDDEN, "error.forbidden")
+	}
+	return cs, nil
+}

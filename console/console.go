@@ -1,0 +1,140 @@
+// Package console is the staff console of dimos: a server-rendered Fiber app in which
+// clerks sign in, work the inbox of cases assigned to them, read a case with its
+// timeline and stage timings, and complete it with the municipality's answer.
+//
+// Pages are html/template views embedded in the binary, Greek first and English
+// second; every sentence on them comes from the i18n catalogue. Decisions on a case are
+// not written here: they go to the case's workflow through dimos.CaseWork, which owns
+// the case's state.
+package console
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dimos"
+)
+
+// Config holds what the console needs. The interfaces are implemented elsewhere
+// (postgres/, workflows/) and wired in cmd/.
+type Config struct {
+	Cases     dimos.CaseStore
+	Directory dimos.Directory
+	Sessions  dimos.SessionStore
+	Audit     dimos.AuditLog
+	Throttle  dimos.Throttle
+	Work      dimos.CaseWork // staff decisions go to the case workflow through this
+	Logger    *slog.Logger
+	// Now is injected so that tests control time; nil means time.Now.
+	Now func() time.Time
+	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
+	// empty means the case page shows the workflow id without a link.
+	TemporalUIURL string
+	// Namespace is the Temporal namespace for the UI link, "default" when empty.
+	Namespace string
+	// SecureCookies sets Secure on every cookie; turn it on behind TLS.
+	SecureCookies bool
+	// IdleTimeout ends a session that saw no request for this long, 30 minutes when
+	// zero. Sessions also end sessionMaxAge after sign-in, however busy.
+	IdleTimeout time.Duration
+}
+
+// Limits of sign-in and sessions.
+const (
+	sessionMaxAge      = 12 * time.Hour
+	defaultIdleTimeout = 30 * time.Minute
+	throttleWindow     = 15 * time.Minute
+	maxUserFailures    = 5
+	maxIPFailures      = 20
+)
+
+// Console serves the staff pages. Build it with New and attach it with Mount.
+type Console struct {
+	cfg   Config
+	now   func() time.Time
+	log   *slog.Logger
+	idle  time.Duration
+	views views
+}
+
+// New returns a console for cfg, filling in defaults. It panics if the embedded
+// templates do not parse, which a test of this package catches before any deploy.
+func New(cfg Config) *Console {
+	con := &Console{cfg: cfg, now: cfg.Now, log: cfg.Logger, idle: cfg.IdleTimeout}
+	if con.now == nil {
+		con.now = time.Now
+	}
+	if con.log == nil {
+		con.log = slog.Default()
+	}
+	if con.idle <= 0 {
+		con.idle = defaultIdleTimeout
+	}
+	if con.cfg.Namespace == "" {
+		con.cfg.Namespace = "default"
+	}
+	con.cfg.TemporalUIURL = strings.TrimRight(con.cfg.TemporalUIURL, "/")
+	con.views = mustParseViews()
+	dummyHash() // now, not on the first unknown username, whose answer would then be slower
+	return con
+}
+
+// Mount registers every console route under /console on app. Each route passes the
+// security headers first; staff routes then pass staff, which admits only a signed-in
+// employee whom the access policy (allowed) lets do the route's action, and every
+// staff POST passes checkCSRF.
+func (con *Console) Mount(app fiber.Router) {
+	g := app.Group("/console", con.secureHeaders)
+	g.Get("/static/*", con.static)
+	g.Get("/lang/:lang", con.setLang)
+	g.Get("/", con.home)
+	g.Get("/signin", con.signinPage)
+	g.Post("/signin", con.signin)
+	g.Post("/signout", con.staff(actSignOut), con.checkCSRF, con.signout)
+	g.Get("/inbox", con.staff(actViewInbox), con.inbox)
+	g.Get("/cases/:number", con.staff(actViewCase), con.casePage)
+	g.Post("/cases/:number/complete", con.staff(actCompleteCase), con.checkCSRF, con.complete)
+	// Anything else under /console gets the console's own 404 page, in the reader's
+	// language, rather than the framework's plain text.
+	g.Use(con.notFound)
+}
+
+// secureHeaders sets the headers every console response carries. Pages are not
+// cached anywhere (they hold case data and form tokens); static assets override
+// Cache-Control.
+func (con *Console) secureHeaders(c *fiber.Ctx) error {
+	h := c.Set
+	h("Content-Security-Policy", "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'")
+	h("X-Content-Type-Options", "nosniff")
+	h("Referrer-Policy", "same-origin")
+	h("X-Frame-Options", "DENY")
+	h("Cache-Control", "no-store")
+	return c.Next()
+}
+
+// home sends a signed-in employee to the inbox and anyone else to sign in.
+func (con *Console) home(c *fiber.Ctx) error {
+	st, err := con.current(c)
+	if err != nil {
+		return con.fail(c, err)
+	}
+	if st == nil {
+		return c.Redirect(pathSignin, fiber.StatusSeeOther)
+	}
+	return c.Redirect(pathInbox, fiber.StatusSeeOther)
+}
+
+func (con *Console) notFound(c *fiber.Ctx) error {
+	return con.errorPage(c, fiber.StatusNotFound, "console.error.page_not_found")
+}
+
+// Paths the console redirects to.
+const (
+	pathSignin = "/console/signin"
+	pathInbox  = "/console/inbox"
+)
+
+func casePath(number string) string { return "/console/cases/" + number }

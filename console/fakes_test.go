@@ -1,0 +1,294 @@
+package console
+
+// In-memory fakes of the dimos interfaces the console uses. They are small on
+// purpose: these are unit tests of the console layer; the PostgreSQL and Temporal
+// implementations are tested against the real things in their own packages.
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"dimos"
+)
+
+var errNotFound = dimos.Errorf(dimos.ENOTFOUND, "error.not_found")
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type fakeCases struct {
+	mu      sync.Mutex
+	cases   map[string]*dimos.Case
+	events  map[int64][]dimos.CaseEvent
+	timings map[int64][]dimos.StageTiming
+	filters []dimos.InboxFilter // every inbox asked for
+	err     error               // returned by every read when set
+}
+
+func (f *fakeCases) SubmitCase(ctx context.Context, c *dimos.Case) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cases[c.Number] = c
+	return nil
+}
+
+func (f *fakeCases) CaseByNumber(ctx context.Context, number string) (*dimos.Case, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	c, ok := f.cases[number]
+	if !ok {
+		return nil, errNotFound
+	}
+	cp := *c
+	return &cp, nil
+}
+
+func (f *fakeCases) Inbox(ctx context.Context, filter dimos.InboxFilter) ([]*dimos.Case, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.filters = append(f.filters, filter)
+	if f.err != nil {
+		return nil, f.err
+	}
+	var out []*dimos.Case
+	for _, c := range f.cases {
+		if c.AssigneeID == filter.AssigneeID && (!filter.OpenOnly || !c.Stage.Terminal()) {
+			cp := *c
+			out = append(out, &cp)
+		}
+	}
+	// Oldest first, the opposite of the contract, so that the console's own order shows.
+	sort.Slice(out, func(i, j int) bool { return out[i].SubmittedAt.Before(out[j].SubmittedAt) })
+	if filter.Limit > 0 && len(out) > filter.Limit {
+		out = out[:filter.Limit]
+	}
+	return out, nil
+}
+
+func (f *fakeCases) CaseEvents(ctx context.Context, caseID int64) ([]dimos.CaseEvent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.events[caseID], f.err
+}
+
+func (f *fakeCases) StageTimings(ctx context.Context, caseID int64) ([]dimos.StageTiming, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.timings[caseID], f.err
+}
+
+func (f *fakeCases) CasesAwaitingWorkflow(ctx context.Context, limit int) ([]*dimos.Case, error) {
+	return nil, nil
+}
+
+func (f *fakeCases) MarkWorkflowStarted(ctx context.Context, caseID int64, at time.Time) error {
+	return nil
+}
+
+func (f *fakeCases) RecordTransition(ctx context.Context, t dimos.Transition) error { return nil }
+
+type fakeDirectory struct {
+	mu         sync.Mutex
+	employees  map[int64]*dimos.Employee
+	services   map[int64]*dimos.Service
+	categories []*dimos.Category
+}
+
+func (f *fakeDirectory) Categories(ctx context.Context) ([]*dimos.Category, error) {
+	return f.categories, nil
+}
+
+func (f *fakeDirectory) CategoryByCode(ctx context.Context, code string) (*dimos.Category, error) {
+	for _, c := range f.categories {
+		if c.Code == code {
+			return c, nil
+		}
+	}
+	return nil, errNotFound
+}
+
+func (f *fakeDirectory) RoutingFor(ctx context.Context, categoryCode string) (dimos.Routing, error) {
+	return dimos.Routing{}, errNotFound
+}
+
+func (f *fakeDirectory) ServiceByID(ctx context.Context, id int64) (*dimos.Service, error) {
+	if s, ok := f.services[id]; ok {
+		return s, nil
+	}
+	return nil, errNotFound
+}
+
+func (f *fakeDirectory) EmployeeByID(ctx context.Context, id int64) (*dimos.Employee, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e, ok := f.employees[id]; ok {
+		cp := *e
+		return &cp, nil
+	}
+	return nil, errNotFound
+}
+
+func (f *fakeDirectory) EmployeeByUsername(ctx context.Context, username string) (*dimos.Employee, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range f.employees {
+		if e.Username == username {
+			cp := *e
+			return &cp, nil
+		}
+	}
+	return nil, errNotFound
+}
+
+func (f *fakeDirectory) setActive(id int64, active bool) {
+	f.mu.Lock()
+	f.employees[id].Active = active
+	f.mu.Unlock()
+}
+
+type fakeSessions struct {
+	mu       sync.Mutex
+	sessions map[string]dimos.StaffSession // by string(token hash)
+	deleted  int
+}
+
+func (f *fakeSessions) CreateSession(ctx context.Context, hash []byte, s dimos.StaffSession) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sessions[string(hash)] = s
+	return nil
+}
+
+func (f *fakeSessions) SessionByTokenHash(ctx context.Context, hash []byte) (*dimos.StaffSession, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sessions[string(hash)]
+	if !ok {
+		return nil, errNotFound
+	}
+	return &s, nil
+}
+
+func (f *fakeSessions) TouchSession(ctx context.Context, hash []byte, seen, expires time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sessions[string(hash)]
+	if !ok {
+		return errNotFound
+	}
+	s.LastSeenAt, s.ExpiresAt = seen, expires
+	f.sessions[string(hash)] = s
+	return nil
+}
+
+func (f *fakeSessions) DeleteSession(ctx context.Context, hash []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.sessions[string(hash)]; ok {
+		f.deleted++
+	}
+	delete(f.sessions, string(hash))
+	return nil
+}
+
+func (f *fakeSessions) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.sessions) }
+
+type fakeAudit struct {
+	mu      sync.Mutex
+	entries []dimos.AuditEntry
+}
+
+func (f *fakeAudit) Audit(ctx context.Context, e dimos.AuditEntry) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.entries = append(f.entries, e)
+	return nil
+}
+
+// find returns the entries with the given action.
+func (f *fakeAudit) find(action string) []dimos.AuditEntry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []dimos.AuditEntry
+	for _, e := range f.entries {
+		if e.Action == action {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+type fakeThrottle struct {
+	mu       sync.Mutex
+	failures map[string][]time.Time
+	resets   []string
+}
+
+func (f *fakeThrottle) Failures(ctx context.Context, key string, since time.Time) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, at := range f.failures[key] {
+		if !at.Before(since) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (f *fakeThrottle) RecordFailure(ctx context.Context, key string, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failures[key] = append(f.failures[key], at)
+	return nil
+}
+
+func (f *fakeThrottle) Reset(ctx context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.failures, key)
+	f.resets = append(f.resets, key)
+	return nil
+}
+
+func (f *fakeThrottle) count(key string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.failures[key])
+}
+
+type completeCall struct {
+	Number string
+	By     dimos.Actor
+	Answer string
+}
+
+type fakeWork struct {
+	mu    sync.Mutex
+	calls []completeCall
+	err   error
+}
+
+func (f *fakeWork) Complete(ctx context.Context, number string, by dimos.Actor, answer string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, completeCall{number, by, answer})
+	return f.err
+}
+
+func (f *fakeWork) called() []completeCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]completeCall(nil), f.calls...)
+}
