@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -221,6 +222,11 @@ func trimContact(c dimos.Contact) dimos.Contact {
 // decodeJSON decodes one JSON object strictly: unknown fields, wrong types and
 // trailing data are the client's errors, reported per field where possible.
 func decodeJSON(body []byte, v any) error {
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; refuse it instead,
+	// so that no citizen's text is stored mangled.
+	if !utf8.Valid(body) {
+		return dimos.Errorf(dimos.EINVALID, "error.body.utf8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)

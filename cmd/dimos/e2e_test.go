@@ -329,3 +329,34 @@ func TestSubmissionWhileTemporalDown(t *testing.T) {
 		return err == nil && cs.Stage == dimos.StageRouted && !cs.WorkflowStartedAt.IsZero()
 	})
 }
+
+// TestEdgeErrors covers what no handler sees: bodies over the limit and unknown routes
+// get a clear 4xx in Greek and English, not a 5xx.
+func TestEdgeErrors(t *testing.T) {
+	s := newStack(t, freeAddr(t), false)
+	tests := []struct {
+		name, method, path string
+		body               io.Reader
+		want               int
+	}{
+		{"ErrBodyTooLarge", "POST", "/api/v1/cases", strings.NewReader(`{"text":"` + strings.Repeat("α", 1<<20) + `"}`), http.StatusRequestEntityTooLarge},
+		{"ErrUnknownRoute", "GET", "/api/v1/nothing-here", nil, http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, s.base+tt.path, tt.body)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out struct {
+				Error struct{ Message struct{ EL, EN string } }
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.want || json.Unmarshal(raw, &out) != nil || out.Error.Message.EL == "" || out.Error.Message.EN == "" {
+				t.Fatalf("status %d, body %s", resp.StatusCode, raw)
+			}
+		})
+	}
+}
