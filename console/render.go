@@ -179,7 +179,6 @@ func errorKey(err error) string {
 	return dimos.ErrorKey(err)
 }
 
-
 // static serves the embedded stylesheet and other assets.
 func (con *Console) static(c *fiber.Ctx) error {
 	name := c.Params("*")
