@@ -57,25 +57,48 @@ const (
 type Stage string
 
 const (
-	StageReceived  Stage = "received"  // stored, not yet routed
-	StageRouted    Stage = "routed"    // with the director of the responsible service
-	StageCompleted Stage = "completed" // answered
+	StageReceived         Stage = "received"          // stored, not yet routed
+	StageAwaitingProtocol Stage = "awaiting_protocol" // waiting for the protocol registry (M11)
+	StageRouted           Stage = "routed"            // with the director of the responsible service
+	StageAssigned         Stage = "assigned"          // with a clerk who has not acted yet
+	StageInProgress       Stage = "in_progress"       // the holder is working on it
+	StageWaitingCitizen   Stage = "waiting_citizen"   // information asked of the citizen; clocks paused
+	StageCompleted        Stage = "completed"         // answered (M13)
+	StageRejected         Stage = "rejected"          // refused or closed with a reason
 )
+
+// Stages lists every stage in the order a case normally passes them.
+var Stages = []Stage{StageReceived, StageAwaitingProtocol, StageRouted, StageAssigned, StageInProgress,
+	StageWaitingCitizen, StageCompleted, StageRejected}
 
 // Status returns the public status of a case in stage s.
 func (s Stage) Status() Status {
 	switch s {
-	case StageReceived, StageRouted:
+	case StageReceived, StageAwaitingProtocol, StageRouted:
 		return StatusPending
-	case StageCompleted:
+	case StageCompleted, StageRejected:
 		return StatusCompleted
 	default:
 		return StatusInProgress
 	}
 }
 
-// Terminal reports whether a case in stage s is finished.
-func (s Stage) Terminal() bool { return s == StageCompleted }
+// Terminal reports whether a case in stage s is finished (it may still be reopened).
+func (s Stage) Terminal() bool { return s == StageCompleted || s == StageRejected }
+
+// ClockRuns reports whether the municipality's clocks run while a case is in stage s:
+// they stop while the office waits for the citizen and once the case is finished.
+func (s Stage) ClockRuns() bool { return s != StageWaitingCitizen && !s.Terminal() }
+
+// Delivery is how a certificate reaches the citizen (M7).
+type Delivery string
+
+const (
+	DeliveryTownHall   Delivery = "town_hall"
+	DeliveryKEP        Delivery = "kep"
+	DeliveryPost       Delivery = "post"
+	DeliveryElectronic Delivery = "electronic"
+)
 
 // Contact is how the municipality reaches the citizen who filed a case.
 type Contact struct {
@@ -106,9 +129,14 @@ type Case struct {
 	Status      Status
 	ServiceID   int64 // 0 until routed
 	AssigneeID  int64 // 0 while nobody holds it
-	Answer      string
+	Answer      string // the municipality's answer, or the reason of a rejection
 	SubmittedAt time.Time
 	CompletedAt time.Time // zero while open
+
+	Protocol     ProtocolEntry // zero until registered in the municipality's protocol
+	DueDate      time.Time     // expected completion or pickup date; zero if none was set
+	Rating       int           // the citizen's rating of the answer, 1–5; 0 if none
+	RatingRemark string
 
 	// WorkflowStartedAt is zero until the case's workflow exists in Temporal; a case
 	// accepted while Temporal was down waits here until a starter picks it up.
@@ -227,6 +255,35 @@ type CaseEvent struct {
 	Body       string
 	Service    string // name of the service involved, filled when read
 	EmployeeID int64  // employee the event concerns (e.g. the new assignee)
+	ByCitizen  bool   // written by the citizen (a comment, a reply, a reopening)
+}
+
+// Rating is the citizen's judgement of the answer.
+type Rating struct {
+	Stars  int
+	Remark string
+}
+
+// Validate checks a rating.
+func (r Rating) Validate() error {
+	var v Validation
+	if r.Stars < 1 || r.Stars > 5 {
+		v.Add("stars", "field.rating.range")
+	}
+	checkText(&v, "remark", r.Remark, MaxActionLen, false)
+	return v.Err()
+}
+
+// CaseChange is a change to a case that is not a move between stages: a comment, a
+// due date, protocol data, a rating. Key makes it idempotent: a change whose key was
+// already applied changes nothing, so an activity may be retried freely.
+type CaseChange struct {
+	CaseID   int64
+	Key      string
+	Event    CaseEvent
+	DueDate  time.Time      // set when not zero
+	Protocol *ProtocolEntry // set when not nil; the first protocol entry is kept
+	Rating   *Rating        // set when not nil
 }
 
 // StageTiming is one visit of a case to a stage: where it was, who held it, from when
@@ -239,4 +296,14 @@ type StageTiming struct {
 	EmployeeID int64
 	EnteredAt  time.Time
 	LeftAt     time.Time
+}
+
+// AttachmentRef names a stored attachment: enough to list it on the timeline and to
+// fetch it, never the bytes.
+type AttachmentRef struct {
+	ID          int64
+	Name        string
+	ContentType string
+	Size        int64
+	SHA256      string
 }

@@ -36,13 +36,38 @@ type Employee struct {
 	Active       bool
 }
 
-// Category is what a case is about; it decides the responsible service (M10).
+// Category is what a case is about; it decides the responsible service (M10) and the
+// clocks its cases run on.
 type Category struct {
-	Code      string
-	NameEL    string
-	NameEN    string
-	Kinds     []Kind
-	ServiceID int64
+	Code       string
+	NameEL     string
+	NameEN     string
+	Kinds      []Kind
+	ServiceID  int64
+	Targets    Targets
+	AutoAssign bool // give new cases to the service's least-loaded clerk
+}
+
+// StatutoryDays is the limit for answering a citizen, in working days (Ν.2690/1999,
+// art. 4: 50 days).
+const StatutoryDays = 50
+
+// Targets are a category's clocks, in working days counted from submission, with the
+// time spent waiting for the citizen left out. Zero means no target.
+type Targets struct {
+	AssignDays     float64 // until a clerk holds the case
+	ResponseDays   float64 // until the first answer, comment or question to the citizen
+	CompletionDays float64 // until the case is completed or rejected
+	StatutoryDays  float64 // the legal limit; StatutoryDays when zero
+	InfoReplyDays  float64 // how long the citizen has to answer a request for information
+}
+
+// Statutory returns the legal limit in working days.
+func (t Targets) Statutory() float64 {
+	if t.StatutoryDays > 0 {
+		return t.StatutoryDays
+	}
+	return StatutoryDays
 }
 
 // Allows reports whether cases of kind k may be filed under the category.

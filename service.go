@@ -23,6 +23,21 @@ type CaseStore interface {
 	// RecordTransition moves a case to a new stage. It is idempotent on
 	// (CaseID, Seq): a retry of the same transition changes nothing.
 	RecordTransition(ctx context.Context, t Transition) error
+	// ApplyChange records a change that is not a move between stages. It is
+	// idempotent on Key.
+	ApplyChange(ctx context.Context, ch CaseChange) error
+	// LeastLoadedClerk returns the active clerk of a service with the fewest open
+	// cases (ties to the lowest id); ENOTFOUND when the service has no clerk.
+	LeastLoadedClerk(ctx context.Context, serviceID int64) (int64, error)
+}
+
+// NotificationLog remembers which notifications went out, so that each event is told
+// once per channel however often the sending activity is retried.
+type NotificationLog interface {
+	// NotificationSent reports whether the notification key went out on channel.
+	NotificationSent(ctx context.Context, key, channel string) (bool, error)
+	// MarkNotificationSent records that it did.
+	MarkNotificationSent(ctx context.Context, key, channel, recipient string, at time.Time) error
 }
 
 // InboxFilter selects the cases an inbox shows.
@@ -54,6 +69,11 @@ type Directory interface {
 	ServiceByID(ctx context.Context, id int64) (*Service, error)
 	EmployeeByID(ctx context.Context, id int64) (*Employee, error)
 	EmployeeByUsername(ctx context.Context, username string) (*Employee, error)
+	// EmployeesByRole lists the active employees of a role, e.g. the managers to whom
+	// overdue cases are escalated.
+	EmployeesByRole(ctx context.Context, role Role) ([]*Employee, error)
+	// RoutingForService is RoutingFor a service chosen by hand (a transfer).
+	RoutingForService(ctx context.Context, serviceID int64) (Routing, error)
 }
 
 // SessionStore keeps staff sessions by the hash of their token.

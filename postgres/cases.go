@@ -68,25 +68,32 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 const caseColumns = `c.id, c.number, c.kind, c.category_code, c.channel, c.subject, c.body,
 	c.desired_action, c.anonymous, c.contact_first_name, c.contact_last_name, c.contact_email,
 	c.contact_phone, c.lang, c.stage, c.status, coalesce(c.service_id, 0),
-	coalesce(c.assignee_id, 0), c.answer, c.submitted_at, c.completed_at, c.workflow_started_at`
+	coalesce(c.assignee_id, 0), c.answer, c.submitted_at, c.completed_at, c.workflow_started_at,
+	coalesce(c.protocol_number, ''), c.protocol_date, c.due_date, coalesce(c.rating, 0), c.rating_remark`
 
 func scanCase(row pgx.Row) (*dimos.Case, error) {
 	var c dimos.Case
-	var completed, started *time.Time
+	var completed, started, protocolDate, due *time.Time
 	err := row.Scan(&c.ID, &c.Number, &c.Kind, &c.CategoryCode, &c.Channel, &c.Subject, &c.Text,
 		&c.DesiredAction, &c.Anonymous, &c.Contact.FirstName, &c.Contact.LastName,
 		&c.Contact.Email, &c.Contact.Phone, &c.Lang, &c.Stage, &c.Status, &c.ServiceID,
-		&c.AssigneeID, &c.Answer, &c.SubmittedAt, &completed, &started)
+		&c.AssigneeID, &c.Answer, &c.SubmittedAt, &completed, &started,
+		&c.Protocol.Number, &protocolDate, &due, &c.Rating, &c.RatingRemark)
 	if err != nil {
 		return nil, err
 	}
-	if completed != nil {
-		c.CompletedAt = *completed
-	}
-	if started != nil {
-		c.WorkflowStartedAt = *started
-	}
+	c.CompletedAt = deref(completed)
+	c.WorkflowStartedAt = deref(started)
+	c.Protocol.Date = deref(protocolDate)
+	c.DueDate = deref(due)
 	return &c, nil
+}
+
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 func (db *DB) queryCases(ctx context.Context, sql string, args ...any) ([]*dimos.Case, error) {
@@ -139,7 +146,7 @@ func (db *DB) MarkWorkflowStarted(ctx context.Context, caseID int64, at time.Tim
 // and services involved.
 func (db *DB) CaseEvents(ctx context.Context, caseID int64) ([]dimos.CaseEvent, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT e.id, e.case_id, e.at, e.type, coalesce(e.actor_id, 0),
-			coalesce(a.full_name, ''), e.public, e.body, coalesce(s.name_el, ''), coalesce(e.employee_id, 0)
+			coalesce(a.full_name, ''), e.public, e.body, coalesce(s.name_el, ''), coalesce(e.employee_id, 0), e.by_citizen
 		FROM case_events e
 		LEFT JOIN employees a ON a.id = e.actor_id
 		LEFT JOIN services s ON s.id = e.service_id
@@ -150,7 +157,7 @@ func (db *DB) CaseEvents(ctx context.Context, caseID int64) ([]dimos.CaseEvent, 
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (dimos.CaseEvent, error) {
 		var e dimos.CaseEvent
 		err := r.Scan(&e.ID, &e.CaseID, &e.At, &e.Type, &e.ActorID, &e.ActorName, &e.Public, &e.Body,
-			&e.Service, &e.EmployeeID)
+			&e.Service, &e.EmployeeID, &e.ByCitizen)
 		return e, err
 	})
 }
@@ -196,31 +203,98 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 			WHERE case_id = $1 AND seq = $2 AND left_at IS NULL`, t.CaseID, current, at); err != nil {
 			return err
 		}
-		var leftAt *time.Time
-		if t.Stage.Terminal() {
-			leftAt = &at
-		}
 		_, err = tx.Exec(ctx, `UPDATE cases SET stage = $2, status = $3, stage_seq = $4,
 				service_id = coalesce(nullif($5::bigint, 0), service_id),
 				assignee_id = coalesce(nullif($6::bigint, 0), assignee_id),
 				answer = CASE WHEN $7 = '' THEN answer ELSE $7 END,
-				completed_at = CASE WHEN $8 THEN $9::timestamptz ELSE completed_at END
+				completed_at = CASE WHEN $8 THEN $9::timestamptz END
 			WHERE id = $1`,
 			t.CaseID, t.Stage, t.Stage.Status(), t.Seq, t.ServiceID, t.EmployeeID, t.Answer,
 			t.Stage.Terminal(), at)
 		if err != nil {
 			return translate(err, "error.case.not_found")
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO stage_timings (case_id, seq, stage, service_id, employee_id, entered_at, left_at)
-			SELECT id, $2, $3, service_id, assignee_id, $4, $5 FROM cases WHERE id = $1`,
-			t.CaseID, t.Seq, t.Stage, at, leftAt)
+		_, err = tx.Exec(ctx, `INSERT INTO stage_timings (case_id, seq, stage, service_id, employee_id, entered_at)
+			SELECT id, $2, $3, service_id, assignee_id, $4 FROM cases WHERE id = $1`,
+			t.CaseID, t.Seq, t.Stage, at)
 		if err != nil {
 			return err
 		}
 		e := t.Event
-		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, at, type, actor_id, employee_id, service_id, public, body)
-			VALUES ($1, $2, $3, nullif($4::bigint, 0), nullif($5::bigint, 0), nullif($6::bigint, 0), $7, $8)`,
-			t.CaseID, at, e.Type, e.ActorID, e.EmployeeID, t.ServiceID, e.Public, e.Body)
-		return translate(err, "error.not_found")
+		e.CaseID, e.At = t.CaseID, at
+		return insertEvent(ctx, tx, e, "", t.ServiceID)
 	})
+}
+
+// insertEvent appends an event to a case's timeline.
+func insertEvent(ctx context.Context, tx pgx.Tx, e dimos.CaseEvent, key string, serviceID int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO case_events (case_id, at, type, actor_id, employee_id, service_id, public, body, key, by_citizen)
+		VALUES ($1, $2, $3, nullif($4::bigint, 0), nullif($5::bigint, 0), nullif($6::bigint, 0), $7, $8, nullif($9, ''), $10)`,
+		e.CaseID, e.At, e.Type, e.ActorID, e.EmployeeID, serviceID, e.Public, e.Body, key, e.ByCitizen)
+	return translate(err, "error.not_found")
+}
+
+// ApplyChange records a change that moves no stage, with its event, once per key.
+func (db *DB) ApplyChange(ctx context.Context, ch dimos.CaseChange) error {
+	if ch.Key == "" {
+		return fmt.Errorf("case change of case %d without an idempotency key", ch.CaseID)
+	}
+	at := ch.Event.At.UTC().Truncate(time.Microsecond)
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		// Lock the case so that concurrent changes apply one after the other.
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT true FROM cases WHERE id = $1 FOR UPDATE`, ch.CaseID).Scan(&exists); err != nil {
+			return translate(err, "error.case.not_found")
+		}
+		var done bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM case_events WHERE case_id = $1 AND key = $2)`,
+			ch.CaseID, ch.Key).Scan(&done); err != nil || done {
+			return err
+		}
+		if !ch.DueDate.IsZero() {
+			if _, err := tx.Exec(ctx, `UPDATE cases SET due_date = $2 WHERE id = $1`, ch.CaseID, ch.DueDate); err != nil {
+				return err
+			}
+		}
+		if p := ch.Protocol; p != nil {
+			if _, err := tx.Exec(ctx, `UPDATE cases SET protocol_number = $2, protocol_date = $3
+				WHERE id = $1 AND protocol_number IS NULL`, ch.CaseID, p.Number, p.Date); err != nil {
+				return translate(err, "error.not_found")
+			}
+		}
+		if r := ch.Rating; r != nil {
+			if _, err := tx.Exec(ctx, `UPDATE cases SET rating = $2, rating_remark = $3 WHERE id = $1`,
+				ch.CaseID, r.Stars, r.Remark); err != nil {
+				return translate(err, "error.not_found")
+			}
+		}
+		e := ch.Event
+		e.CaseID, e.At = ch.CaseID, at
+		return insertEvent(ctx, tx, e, ch.Key, 0)
+	})
+}
+
+// LeastLoadedClerk picks the active clerk of a service with the fewest open cases.
+func (db *DB) LeastLoadedClerk(ctx context.Context, serviceID int64) (int64, error) {
+	var id int64
+	err := db.Pool.QueryRow(ctx, `SELECT e.id FROM employees e
+		LEFT JOIN cases c ON c.assignee_id = e.id AND c.stage NOT IN ('completed', 'rejected')
+		WHERE e.service_id = $1 AND e.role = 'clerk' AND e.active
+		GROUP BY e.id ORDER BY count(c.id), e.id LIMIT 1`, serviceID).Scan(&id)
+	return id, translate(err, "error.not_found")
+}
+
+// NotificationSent reports whether a notification went out on a channel.
+func (db *DB) NotificationSent(ctx context.Context, key, channel string) (bool, error) {
+	var sent bool
+	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE key = $1 AND channel = $2)`,
+		key, channel).Scan(&sent)
+	return sent, err
+}
+
+// MarkNotificationSent records that a notification went out.
+func (db *DB) MarkNotificationSent(ctx context.Context, key, channel, recipient string, at time.Time) error {
+	_, err := db.Pool.Exec(ctx, `INSERT INTO notifications (key, channel, recipient, sent_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (key, channel) DO NOTHING`, key, channel, recipient, at)
+	return err
 }

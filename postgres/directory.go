@@ -11,18 +11,22 @@ import (
 
 // Categories lists the active categories in the order forms show them.
 func (db *DB) Categories(ctx context.Context) ([]*dimos.Category, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT code, name_el, name_en, kinds, service_id
-		FROM categories WHERE active ORDER BY sort, code`)
+	rows, err := db.Pool.Query(ctx, `SELECT `+categoryColumns+` FROM categories WHERE active ORDER BY sort, code`)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, scanCategory)
 }
 
+const categoryColumns = `code, name_el, name_en, kinds, service_id, target_assign_days::float8,
+	target_response_days::float8, target_completion_days::float8, statutory_days::float8, info_reply_days::float8, auto_assign`
+
 func scanCategory(r pgx.CollectableRow) (*dimos.Category, error) {
 	var c dimos.Category
 	var kinds []string
-	if err := r.Scan(&c.Code, &c.NameEL, &c.NameEN, &kinds, &c.ServiceID); err != nil {
+	t := &c.Targets
+	if err := r.Scan(&c.Code, &c.NameEL, &c.NameEN, &kinds, &c.ServiceID, &t.AssignDays, &t.ResponseDays,
+		&t.CompletionDays, &t.StatutoryDays, &t.InfoReplyDays, &c.AutoAssign); err != nil {
 		return nil, err
 	}
 	for _, k := range kinds {
@@ -33,8 +37,7 @@ func scanCategory(r pgx.CollectableRow) (*dimos.Category, error) {
 
 // CategoryByCode returns an active category.
 func (db *DB) CategoryByCode(ctx context.Context, code string) (*dimos.Category, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT code, name_el, name_en, kinds, service_id
-		FROM categories WHERE code = $1 AND active`, code)
+	rows, err := db.Pool.Query(ctx, `SELECT `+categoryColumns+` FROM categories WHERE code = $1 AND active`, code)
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +55,24 @@ func (db *DB) RoutingFor(ctx context.Context, categoryCode string) (dimos.Routin
 		LEFT JOIN employees d ON d.id = s.director_id AND d.active
 		WHERE c.code = $1`, categoryCode).Scan(&r.ServiceID, &r.ServiceName, &r.DirectorID, &r.DirectorName)
 	return r, translate(err, "field.category.unknown")
+}
+
+// RoutingForService tells who directs a service.
+func (db *DB) RoutingForService(ctx context.Context, serviceID int64) (dimos.Routing, error) {
+	var r dimos.Routing
+	err := db.Pool.QueryRow(ctx, `SELECT s.id, s.name_el, coalesce(d.id, 0), coalesce(d.full_name, '')
+		FROM services s LEFT JOIN employees d ON d.id = s.director_id AND d.active
+		WHERE s.id = $1`, serviceID).Scan(&r.ServiceID, &r.ServiceName, &r.DirectorID, &r.DirectorName)
+	return r, translate(err, "error.service.not_found")
+}
+
+// EmployeesByRole lists the active employees of a role.
+func (db *DB) EmployeesByRole(ctx context.Context, role dimos.Role) ([]*dimos.Employee, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+employeeColumns+` FROM employees WHERE role = $1 AND active ORDER BY id`, role)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*dimos.Employee, error) { return scanEmployee(r) })
 }
 
 // ServiceByID returns a service.

@@ -49,12 +49,14 @@ func TestMigrate(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		var n int
-		if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
+		// Migrations are numbered 1, 2, 3…: each applied once means as many rows as the
+		// highest number.
+		var n, max int
+		if err := db.Pool.QueryRow(ctx, "SELECT count(*), max(version) FROM schema_migrations").Scan(&n, &max); err != nil {
 			t.Fatal(err)
 		}
-		if n != 1 {
-			t.Fatalf("schema_migrations has %d rows, want 1", n)
+		if n != max || n < 2 {
+			t.Fatalf("schema_migrations has %d rows for %d migrations", n, max)
 		}
 	})
 }
@@ -187,7 +189,8 @@ func TestRecordTransition(t *testing.T) {
 		}
 		wantStages := []dimos.Stage{dimos.StageReceived, dimos.StageRouted, dimos.StageCompleted}
 		for i, s := range st {
-			if s.Stage != wantStages[i] || s.LeftAt.IsZero() || s.LeftAt.Before(s.EnteredAt) {
+			// Every stage but the last was left; the case sits in the last one.
+			if s.Stage != wantStages[i] || s.LeftAt.IsZero() != (i == len(st)-1) || !s.LeftAt.IsZero() && s.LeftAt.Before(s.EnteredAt) {
 				t.Errorf("stage %d: %+v", i, s)
 			}
 			if i > 0 && !s.EnteredAt.Equal(st[i-1].LeftAt) {
@@ -214,6 +217,131 @@ func TestRecordTransition(t *testing.T) {
 			t.Fatal("a transition that skips stages was accepted")
 		}
 	})
+}
+
+func TestApplyChange(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	c := newCase("cert-birth")
+	c.Kind = dimos.KindCertificate
+	if err := db.SubmitCase(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	entry := dimos.ProtocolEntry{Number: "17/02-03-2026", Date: at}
+	due := time.Date(2026, 3, 9, 12, 0, 0, 0, time.UTC)
+
+	t.Run("RetriesApplyOnce", func(t *testing.T) {
+		for range 3 {
+			err := db.ApplyChange(ctx, dimos.CaseChange{CaseID: c.ID, Key: "protocol", Protocol: &entry,
+				Event: dimos.CaseEvent{Type: "protocol_registered", At: at, Public: true, Body: entry.Number}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.ApplyChange(ctx, dimos.CaseChange{CaseID: c.ID, Key: "due-1", DueDate: due,
+				Event: dimos.CaseEvent{Type: "due_date_set", At: at, Public: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, _ := db.CaseByNumber(ctx, c.Number)
+		if got.Protocol.Number != entry.Number || !got.Protocol.Date.Equal(at) || !got.DueDate.Equal(due) {
+			t.Fatalf("case after changes: %+v", got)
+		}
+		ev, _ := db.CaseEvents(ctx, c.ID)
+		if len(ev) != 3 { // received, protocol_registered, due_date_set
+			t.Fatalf("%d events, want 3: %+v", len(ev), ev)
+		}
+	})
+
+	t.Run("FirstProtocolNumberKept", func(t *testing.T) {
+		other := dimos.ProtocolEntry{Number: "99/02-03-2026", Date: at}
+		if err := db.ApplyChange(ctx, dimos.CaseChange{CaseID: c.ID, Key: "protocol-again", Protocol: &other,
+			Event: dimos.CaseEvent{Type: "protocol_registered", At: at}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.CaseByNumber(ctx, c.Number); got.Protocol.Number != entry.Number {
+			t.Fatalf("protocol number changed to %s", got.Protocol.Number)
+		}
+	})
+
+	t.Run("ErrProtocolNumberTakenByAnotherCase", func(t *testing.T) {
+		d := newCase("cert-birth")
+		d.Kind = dimos.KindCertificate
+		if err := db.SubmitCase(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		err := db.ApplyChange(ctx, dimos.CaseChange{CaseID: d.ID, Key: "protocol", Protocol: &entry,
+			Event: dimos.CaseEvent{Type: "protocol_registered", At: at}})
+		if dimos.ErrorCode(err) != dimos.ECONFLICT {
+			t.Fatalf("got %v, want a conflict", err)
+		}
+	})
+
+	t.Run("ErrNoKey", func(t *testing.T) {
+		if err := db.ApplyChange(ctx, dimos.CaseChange{CaseID: c.ID}); err == nil {
+			t.Fatal("a change without an idempotency key was accepted")
+		}
+	})
+}
+
+func TestLeastLoadedClerk(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	route, _ := db.RoutingFor(ctx, "potholes")
+	clerk1, _ := db.EmployeeByUsername(ctx, "tech.clerk1")
+	clerk2, _ := db.EmployeeByUsername(ctx, "tech.clerk2")
+	assign := func(employee int64) {
+		c := newCase("potholes")
+		if err := db.SubmitCase(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RecordTransition(ctx, dimos.Transition{CaseID: c.ID, Seq: 2, Stage: dimos.StageAssigned, At: time.Now(),
+			ServiceID: route.ServiceID, EmployeeID: employee, Event: dimos.CaseEvent{Type: "assigned"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pick := func() int64 {
+		id, err := db.LeastLoadedClerk(ctx, route.ServiceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	if got := pick(); got != clerk1.ID {
+		t.Fatalf("with no load: %d, want the first clerk %d", got, clerk1.ID)
+	}
+	assign(clerk1.ID)
+	if got := pick(); got != clerk2.ID {
+		t.Fatalf("clerk1 has one case: got %d, want clerk2 %d", got, clerk2.ID)
+	}
+	assign(clerk2.ID)
+	assign(clerk2.ID)
+	if got := pick(); got != clerk1.ID {
+		t.Fatalf("clerk2 has two cases: got %d, want clerk1", got)
+	}
+	if _, err := db.LeastLoadedClerk(ctx, 999999); dimos.ErrorCode(err) != dimos.ENOTFOUND {
+		t.Fatalf("service without clerks: %v", err)
+	}
+}
+
+func TestNotificationLog(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, false)
+	if sent, err := db.NotificationSent(ctx, "2026-000001/received", "email"); err != nil || sent {
+		t.Fatalf("%v %v", sent, err)
+	}
+	for range 2 {
+		if err := db.MarkNotificationSent(ctx, "2026-000001/received", "email", "a@example.gr", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sent, _ := db.NotificationSent(ctx, "2026-000001/received", "email"); !sent {
+		t.Fatal("not recorded")
+	}
+	if sent, _ := db.NotificationSent(ctx, "2026-000001/received", "sms"); sent {
+		t.Fatal("the e-mail counted for the SMS")
+	}
 }
 
 func TestStaff(t *testing.T) {

@@ -26,12 +26,22 @@ type DemoEmployee struct {
 	Role                             dimos.Role
 }
 
-// DemoCategory is a demo category and the service code responsible for it.
+// DemoCategory is a demo category, the service code responsible for it and its clocks.
 type DemoCategory struct {
 	Code, NameEL, NameEN string
 	Kinds                []dimos.Kind
 	Service              string
+	Targets              dimos.Targets
+	AutoAssign           bool
 }
+
+// Demo clocks, in working days: faults that endanger people are assigned within a
+// day; certificates are issued within a week; everything within the statutory 50.
+var (
+	urgent      = dimos.Targets{AssignDays: 1, ResponseDays: 2, CompletionDays: 10, StatutoryDays: 50, InfoReplyDays: 15}
+	ordinary    = dimos.Targets{AssignDays: 2, ResponseDays: 5, CompletionDays: 30, StatutoryDays: 50, InfoReplyDays: 15}
+	certificate = dimos.Targets{AssignDays: 1, ResponseDays: 2, CompletionDays: 5, StatutoryDays: 50, InfoReplyDays: 10}
+)
 
 var (
 	named = []dimos.Kind{dimos.KindRequest, dimos.KindComplaint}
@@ -76,21 +86,21 @@ var DemoServices = []DemoService{
 
 // DemoCategories are categories from the seeds (M6, M7).
 var DemoCategories = []DemoCategory{
-	{"potholes", "Λακκούβες στο οδόστρωμα", "Potholes in the road", named, "tech"},
-	{"street-lighting", "Οδοφωτισμός", "Street lighting", named, "tech"},
-	{"pavements", "Πεζοδρόμια και κακοτεχνίες", "Pavements and bad workmanship", named, "tech"},
-	{"water-fault", "Βλάβη δικτύου ύδρευσης", "Water network fault", named, "water"},
-	{"sewerage", "Αποχέτευση και φρεάτια", "Sewerage and drains", named, "water"},
-	{"cleaning", "Καθαριότητα κοινόχρηστων χώρων", "Cleaning of public spaces", named, "clean"},
-	{"waste-collection", "Αποκομιδή απορριμμάτων", "Waste collection", named, "clean"},
-	{"bulky-items", "Αποκομιδή ογκωδών αντικειμένων", "Bulky item pick-up", []dimos.Kind{dimos.KindRequest}, "clean"},
-	{"green-spaces", "Πράσινο και κλαδέματα", "Parks and tree pruning", named, "clean"},
-	{"municipal-fees", "Δημοτικά τέλη", "Municipal fees", named, "finance"},
-	{"general", "Γενικά θέματα και προτάσεις", "General matters and suggestions", all, "citizens"},
-	{"cert-family", "Πιστοποιητικό οικογενειακής κατάστασης", "Family status certificate", cert, "registry"},
-	{"cert-birth", "Πιστοποιητικό γέννησης", "Birth certificate", cert, "registry"},
-	{"cert-residence", "Βεβαίωση μόνιμης κατοικίας", "Certificate of permanent residence", cert, "registry"},
-	{"cert-tap", "Βεβαίωση μη οφειλής ΤΑΠ", "Certificate of no property levy (ΤΑΠ) debt", cert, "finance"},
+	{"potholes", "Λακκούβες στο οδόστρωμα", "Potholes in the road", named, "tech", urgent, false},
+	{"street-lighting", "Οδοφωτισμός", "Street lighting", named, "tech", urgent, false},
+	{"pavements", "Πεζοδρόμια και κακοτεχνίες", "Pavements and bad workmanship", named, "tech", ordinary, false},
+	{"water-fault", "Βλάβη δικτύου ύδρευσης", "Water network fault", named, "water", urgent, false},
+	{"sewerage", "Αποχέτευση και φρεάτια", "Sewerage and drains", named, "water", urgent, false},
+	{"cleaning", "Καθαριότητα κοινόχρηστων χώρων", "Cleaning of public spaces", named, "clean", ordinary, false},
+	{"waste-collection", "Αποκομιδή απορριμμάτων", "Waste collection", named, "clean", ordinary, false},
+	{"bulky-items", "Αποκομιδή ογκωδών αντικειμένων", "Bulky item pick-up", []dimos.Kind{dimos.KindRequest}, "clean", ordinary, false},
+	{"green-spaces", "Πράσινο και κλαδέματα", "Parks and tree pruning", named, "clean", ordinary, false},
+	{"municipal-fees", "Δημοτικά τέλη", "Municipal fees", named, "finance", ordinary, false},
+	{"general", "Γενικά θέματα και προτάσεις", "General matters and suggestions", all, "citizens", ordinary, false},
+	{"cert-family", "Πιστοποιητικό οικογενειακής κατάστασης", "Family status certificate", cert, "registry", certificate, true},
+	{"cert-birth", "Πιστοποιητικό γέννησης", "Birth certificate", cert, "registry", certificate, true},
+	{"cert-residence", "Βεβαίωση μόνιμης κατοικίας", "Certificate of permanent residence", cert, "registry", certificate, true},
+	{"cert-tap", "Βεβαίωση μη οφειλής ΤΑΠ", "Certificate of no property levy (ΤΑΠ) debt", cert, "finance", certificate, true},
 }
 
 // SeedDemo loads the demo municipality. It is idempotent: running it again updates the
@@ -131,11 +141,14 @@ func (db *DB) SeedDemo(ctx context.Context) error {
 			for j, k := range c.Kinds {
 				kinds[j] = string(k)
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO categories (code, name_el, name_en, kinds, service_id, sort)
-				SELECT $1, $2, $3, $4, id, $6 FROM services WHERE code = $5
+			t := c.Targets
+			_, err := tx.Exec(ctx, `INSERT INTO categories (code, name_el, name_en, kinds, service_id, sort,
+					target_assign_days, target_response_days, target_completion_days, statutory_days, info_reply_days, auto_assign)
+				SELECT $1, $2, $3, $4, id, $6, $7, $8, $9, $10, $11, $12 FROM services WHERE code = $5
 				ON CONFLICT (code) DO UPDATE SET name_el = excluded.name_el, name_en = excluded.name_en,
 					kinds = excluded.kinds, service_id = excluded.service_id, sort = excluded.sort`,
-				c.Code, c.NameEL, c.NameEN, kinds, c.Service, i*10)
+				c.Code, c.NameEL, c.NameEN, kinds, c.Service, i*10, t.AssignDays, t.ResponseDays,
+				t.CompletionDays, t.StatutoryDays, t.InfoReplyDays, c.AutoAssign)
 			if err != nil {
 				return fmt.Errorf("category %s: %w", c.Code, err)
 			}
