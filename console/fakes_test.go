@@ -98,6 +98,12 @@ func (f *fakeCases) MarkWorkflowStarted(ctx context.Context, caseID int64, at ti
 
 func (f *fakeCases) RecordTransition(ctx context.Context, t dimos.Transition) error { return nil }
 
+// The console does not write through the store: these complete the interface.
+func (f *fakeCases) ApplyChange(ctx context.Context, ch dimos.CaseChange) error { return nil }
+func (f *fakeCases) LeastLoadedClerk(ctx context.Context, serviceID int64) (int64, error) {
+	return 0, dimos.Errorf(dimos.ENOTFOUND, "error.not_found")
+}
+
 type fakeDirectory struct {
 	mu         sync.Mutex
 	employees  map[int64]*dimos.Employee
@@ -149,6 +155,14 @@ func (f *fakeDirectory) EmployeeByUsername(ctx context.Context, username string)
 		}
 	}
 	return nil, errNotFound
+}
+
+func (f *fakeDirectory) EmployeesByRole(ctx context.Context, role dimos.Role) ([]*dimos.Employee, error) {
+	return nil, nil
+}
+
+func (f *fakeDirectory) RoutingForService(ctx context.Context, serviceID int64) (dimos.Routing, error) {
+	return dimos.Routing{}, dimos.Errorf(dimos.ENOTFOUND, "error.service.not_found")
 }
 
 func (f *fakeDirectory) setActive(id int64, active bool) {

@@ -41,11 +41,6 @@ func (d day) date() (int, time.Month, int) {
 	return time.Unix(int64(d)*secPerDay, 0).UTC().Date()
 }
 
-func (d day) year() int {
-	y, _, _ := d.date()
-	return y
-}
-
 // weekend reports whether d is a Saturday or a Sunday. Day 0 was a Thursday.
 func (d day) weekend() bool {
 	switch time.Weekday(mod(int(d)+int(time.Thursday), 7)) {

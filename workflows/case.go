@@ -1,26 +1,53 @@
 package workflows
 
 import (
-	"strings"
+	"errors"
+	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"dimos"
 	"dimos/activities"
+	"dimos/notify"
+	"dimos/workdays"
 )
 
 // a is the activity struct the workflow refers to by method; its fields are never used
 // inside the workflow, only its method names.
 var a *activities.Activities
 
-// CaseWorkflow is the life of one case in the office: it routes the case to the
-// director of the responsible service, waits for the case to be completed with an
-// answer, and records every stage it passes so that delays can be measured.
+// calendar is the working-day calendar the clocks run on. It is immutable and pure, so
+// workflow code may use it.
+var calendar = workdays.Greek()
+
+// Clock names.
+const (
+	ClockAssign     = "assign"
+	ClockResponse   = "response"
+	ClockCompletion = "completion"
+	ClockStatutory  = "statutory"
+)
+
+// Thresholds of a clock, as shares of its target: a warning to the holder, the breach
+// (escalated to the director) and the escalation to the managers.
+const (
+	warnShare     = 0.8
+	escalateShare = 1.5
+)
+
+// defaultReopenDays applies when CaseInput.ReopenDays is zero.
+const defaultReopenDays = 15
+
+// CaseWorkflow is the life of one case in the office (M7, M10–M13, M16). It registers
+// certificate applications in the protocol, routes the case to the director of the
+// responsible service, lets staff assign, transfer, comment, ask the citizen and set
+// dates, completes or rejects it, keeps it open for the citizen to rate or reopen, and
+// runs the case's clocks in working days throughout. Every stage it passes becomes a
+// stage-timing row; every change the citizen can see is told by e-mail and SMS.
 func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
-	w := &caseWorkflow{in: in, state: CaseState{Number: in.Number, Stage: dimos.StageReceived, Seq: 1, Since: in.SubmittedAt}}
+	w := newCaseWorkflow(ctx, in)
 	if err := w.setup(ctx); err != nil {
 		return CaseResult{}, err
 	}
@@ -28,116 +55,306 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 }
 
 type caseWorkflow struct {
-	in    CaseInput
-	state CaseState
-	// busy is true while an update's activity is in flight, so that a second
-	// decision cannot slip in between validation and recording.
-	busy bool
+	in      CaseInput
+	st      CaseState
+	targets dimos.Targets
+	clocks  []*clock
+
+	// Working time during which the clocks stood still (waiting for the citizen,
+	// finished), and since when they stand still now (zero while they run).
+	paused      time.Duration
+	pausedSince time.Time
+
+	// mu serialises the writes of handlers and of the main loop: stage sequence
+	// numbers must be taken one at a time.
+	mu workflow.Mutex
+	// dirty wakes the main loop when a handler changed something it times.
+	dirty bool
+	// resumeStage is where a case returns when the citizen answers.
+	resumeStage dimos.Stage
+	infoAsked   time.Time
+	reminded    bool
+	// notes are notifications in flight; background counts other coroutines. The
+	// workflow ends only when both are done.
+	notes      []workflow.Future
+	noteSeq    int
+	background int
+	rated      bool
 }
 
-// activityOptions: the database may be down for a while; an activity keeps trying
-// (with back-off up to a minute) until it is back, because a case must never be lost.
-var activityOptions = workflow.ActivityOptions{
-	StartToCloseTimeout: 30 * time.Second,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    time.Second,
-		BackoffCoefficient: 2,
-		MaximumInterval:    time.Minute,
-	},
+type clock struct {
+	name      string
+	days      float64
+	metAt     time.Time
+	warned    bool
+	breached  bool
+	escalated bool
 }
+
+func newCaseWorkflow(ctx workflow.Context, in CaseInput) *caseWorkflow {
+	if in.ReopenDays <= 0 {
+		in.ReopenDays = defaultReopenDays
+	}
+	w := &caseWorkflow{
+		in: in, targets: in.Targets, mu: workflow.NewMutex(ctx),
+		st: CaseState{Number: in.Number, Stage: dimos.StageReceived, Seq: 1, Since: in.SubmittedAt},
+	}
+	for _, name := range []string{ClockAssign, ClockResponse, ClockCompletion, ClockStatutory} {
+		w.clocks = append(w.clocks, &clock{name: name})
+	}
+	w.applyTargets()
+	return w
+}
+
+func (w *caseWorkflow) applyTargets() {
+	days := map[string]float64{
+		ClockAssign: w.targets.AssignDays, ClockResponse: w.targets.ResponseDays,
+		ClockCompletion: w.targets.CompletionDays, ClockStatutory: w.targets.Statutory(),
+	}
+	for _, c := range w.clocks {
+		c.days = days[c.name]
+	}
+}
+
+var (
+	// Writes to PostgreSQL: keep trying while the database is down; a case must never
+	// be lost.
+	dbOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	}
+	// Mail and SMS: keep trying while the servers fail, a little slower.
+	notifyOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute},
+	}
+	// The first registration attempt: a few quick tries, so the citizen hears soon if
+	// the registry is down.
+	protocolFirstOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	}
+	// Then as long as it takes (M11): days if need be, once an hour at most. The
+	// attempts are bounded only to say so explicitly (a million hours); zero would
+	// mean the same to the server but ten attempts to the SDK's test environment.
+	protocolPatientOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Minute, BackoffCoefficient: 2, MaximumInterval: time.Hour,
+			MaximumAttempts: 1_000_000},
+	}
+)
 
 func (w *caseWorkflow) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CaseState, error) {
-		return w.state, nil
+		return w.snapshot(workflow.Now(ctx)), nil
 	}); err != nil {
 		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateComplete, w.complete,
-		workflow.UpdateHandlerOptions{Validator: w.validateComplete})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, SignalTargetsChanged)
+		for {
+			var tc TargetsChanged
+			ch.Receive(ctx, &tc)
+			w.targets = tc.Targets
+			w.applyTargets()
+			w.dirty = true
+		}
+	})
+	return w.setupUpdates(ctx)
 }
 
 func (w *caseWorkflow) run(ctx workflow.Context) (CaseResult, error) {
-	ctx = workflow.WithActivityOptions(ctx, activityOptions)
+	ctx = workflow.WithActivityOptions(ctx, dbOptions)
+	w.notify(ctx, notify.EventCaseReceived, activities.ToCitizen, "received", activities.NotifyInput{})
 
+	if w.in.Kind == dimos.KindCertificate {
+		// A certificate application is registered in the protocol before the office
+		// works on it (M11): legally it has not arrived until it has a number.
+		if err := w.lockedTransition(ctx, dimos.StageAwaitingProtocol, 0, 0, "", dimos.CaseEvent{Type: "awaiting_protocol"}); err != nil {
+			return CaseResult{}, err
+		}
+		if err := w.registerProtocol(ctx); err != nil {
+			return CaseResult{}, err
+		}
+	}
+	if err := w.route(ctx); err != nil {
+		return CaseResult{}, err
+	}
+
+	for {
+		now := workflow.Now(ctx)
+		if w.st.Stage.Terminal() && !now.Before(w.st.ReopenUntil) {
+			break
+		}
+		next := w.nextTimedEvent(now)
+		w.dirty = false
+		if next.IsZero() {
+			if err := workflow.Await(ctx, func() bool { return w.dirty }); err != nil {
+				return CaseResult{}, err
+			}
+		} else if _, err := workflow.AwaitWithTimeout(ctx, next.Sub(now), func() bool { return w.dirty }); err != nil {
+			return CaseResult{}, err
+		}
+		if err := w.fireTimedEvents(ctx); err != nil {
+			return CaseResult{}, err
+		}
+	}
+
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && w.background == 0 }); err != nil {
+		return CaseResult{}, err
+	}
+	for _, f := range w.notes {
+		if err := f.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("notification failed for good", "case", w.in.Number, "err", err)
+		}
+	}
+	return CaseResult{Number: w.in.Number, Stage: w.st.Stage, CompletedAt: w.st.Since}, nil
+}
+
+// route sends the case to the director of its category's service, mails the director
+// the basic facts (M10) and, where the category asks for it, gives it to the service's
+// least-loaded clerk.
+func (w *caseWorkflow) route(ctx workflow.Context) error {
 	var route dimos.Routing
-	err := workflow.ExecuteActivity(ctx, a.RouteCase, activities.RouteInput{
-		CaseID: w.in.CaseID, CategoryCode: w.in.CategoryCode}).Get(ctx, &route)
+	err := workflow.ExecuteActivity(ctx, a.RouteCase, activities.RouteInput{CaseID: w.in.CaseID, CategoryCode: w.in.CategoryCode}).Get(ctx, &route)
 	if err != nil {
-		return CaseResult{}, err
+		return err
 	}
-	err = w.transition(ctx, dimos.StageRouted, route.ServiceID, route.DirectorID, "", dimos.CaseEvent{
-		Type: "routed", Public: true, EmployeeID: route.DirectorID})
-	if err != nil {
-		return CaseResult{}, err
+	if err := w.lockedTransition(ctx, dimos.StageRouted, route.ServiceID, route.DirectorID, "",
+		dimos.CaseEvent{Type: "routed", Public: true, EmployeeID: route.DirectorID}); err != nil {
+		return err
 	}
+	w.notify(ctx, notify.EventCaseRoutedDirector, activities.ToDirector, fmt.Sprintf("routed/%d", w.st.Seq), activities.NotifyInput{})
+	if !w.in.AutoAssign {
+		return nil
+	}
+	var clerk int64
+	if err := workflow.ExecuteActivity(ctx, a.PickClerk, route.ServiceID).Get(ctx, &clerk); err != nil || clerk == 0 {
+		return err
+	}
+	return w.assign(ctx, 0, clerk, "assigned_auto")
+}
 
-	if err := workflow.Await(ctx, func() bool { return w.state.Stage.Terminal() }); err != nil {
-		return CaseResult{}, err
+// assign gives the case to an employee of the service that holds it.
+func (w *caseWorkflow) assign(ctx workflow.Context, by, employee int64, eventType string) error {
+	if err := w.lockedTransition(ctx, dimos.StageAssigned, 0, employee, "",
+		dimos.CaseEvent{Type: eventType, Public: true, ActorID: by, EmployeeID: employee}); err != nil {
+		return err
 	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return CaseResult{}, err
+	w.notify(ctx, notify.EventCaseAssigned, activities.ToCitizen, fmt.Sprintf("assigned/%d", w.st.Seq), activities.NotifyInput{})
+	return nil
+}
+
+// registerProtocol registers the case in the municipality's protocol. When the
+// registry cannot register, the citizen is told that registration is pending, and the
+// workflow keeps trying, with back-off, for as long as it takes; then the citizen is
+// told the protocol number and date. The case number is the registry's idempotency
+// key, so however many attempts there are, there is one protocol number.
+func (w *caseWorkflow) registerProtocol(ctx workflow.Context) error {
+	in := activities.RegisterInput{CaseID: w.in.CaseID, Number: w.in.Number}
+	var entry dimos.ProtocolEntry
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, protocolFirstOptions), a.RegisterProtocol, in).Get(ctx, &entry)
+	if err != nil && !refused(err) {
+		w.st.ProtocolFailed = true
+		w.notify(ctx, notify.EventProtocolPending, activities.ToCitizen, "protocol_pending", activities.NotifyInput{})
+		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, protocolPatientOptions), a.RegisterProtocol, in).Get(ctx, &entry)
 	}
-	return CaseResult{Number: w.in.Number, Stage: w.state.Stage, CompletedAt: w.state.Since}, nil
+	w.st.ProtocolFailed = false
+	if err != nil {
+		// The registry refused the case for good: staff must register it by hand.
+		workflow.GetLogger(ctx).Warn("protocol refused the case", "case", w.in.Number, "err", err)
+		return w.change(ctx, "protocol_refused", dimos.CaseChange{Event: dimos.CaseEvent{Type: "protocol_refused"}})
+	}
+	w.st.Protocol = entry
+	w.notify(ctx, notify.EventProtocolRegistered, activities.ToCitizen, "protocol_registered", activities.NotifyInput{})
+	return nil
+}
+
+// refused reports whether an activity failed for good (a business refusal) rather
+// than ran out of retries.
+func refused(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.NonRetryable()
+}
+
+// lockedTransition is transition under the mutex, for the main loop.
+func (w *caseWorkflow) lockedTransition(ctx workflow.Context, stage dimos.Stage, serviceID, employeeID int64, answer string, ev dimos.CaseEvent) error {
+	if err := w.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer w.mu.Unlock()
+	return w.transition(ctx, stage, serviceID, employeeID, answer, ev)
 }
 
 // transition records the move to stage and, once stored, makes it the workflow's
-// state. Seq numbers the stage visits and is the idempotency key of the write.
+// state, stopping or restarting the clocks. The caller holds the mutex. Seq numbers the
+// stage visits and is the idempotency key of the write.
 func (w *caseWorkflow) transition(ctx workflow.Context, stage dimos.Stage, serviceID, employeeID int64, answer string, ev dimos.CaseEvent) error {
-	ctx = workflow.WithActivityOptions(ctx, activityOptions)
+	ctx = workflow.WithActivityOptions(ctx, dbOptions)
 	now := workflow.Now(ctx)
-	t := dimos.Transition{CaseID: w.in.CaseID, Seq: w.state.Seq + 1, Stage: stage, At: now,
+	t := dimos.Transition{CaseID: w.in.CaseID, Seq: w.st.Seq + 1, Stage: stage, At: now,
 		ServiceID: serviceID, EmployeeID: employeeID, Answer: answer, Event: ev}
 	if err := workflow.ExecuteActivity(ctx, a.RecordTransition, t).Get(ctx, nil); err != nil {
 		return err
 	}
-	w.state.Seq = t.Seq
-	w.state.Stage = stage
-	w.state.Since = now
+	wasRunning := w.st.Stage.ClockRuns()
+	w.st.Seq, w.st.Stage, w.st.Since = t.Seq, stage, now
 	if serviceID != 0 {
-		w.state.ServiceID = serviceID
+		w.st.ServiceID = serviceID
 	}
 	if employeeID != 0 {
-		w.state.AssigneeID = employeeID
+		w.st.AssigneeID = employeeID
 	}
+	switch runs := stage.ClockRuns(); {
+	case wasRunning && !runs:
+		w.pausedSince = now
+	case !wasRunning && runs && !w.pausedSince.IsZero():
+		w.paused += calendar.WorkingDuration(w.pausedSince, now)
+		w.pausedSince = time.Time{}
+	}
+	switch stage {
+	case dimos.StageAssigned:
+		w.meet(ClockAssign, now)
+	case dimos.StageWaitingCitizen:
+		w.meet(ClockResponse, now)
+	case dimos.StageCompleted, dimos.StageRejected:
+		for _, c := range w.clocks {
+			w.meet(c.name, now)
+		}
+		w.st.ReopenUntil = now.Add(time.Duration(w.in.ReopenDays) * 24 * time.Hour)
+	}
+	w.dirty = true
 	return nil
 }
 
-// validateComplete refuses a completion at once, before anything is written: the
-// console shows its message to the clerk.
-func (w *caseWorkflow) validateComplete(req CompleteRequest) error {
-	switch {
-	case w.state.Stage.Terminal():
-		return refuse(dimos.ECONFLICT, "error.case.closed")
-	case w.busy || w.state.Stage == dimos.StageReceived:
-		return refuse(dimos.ECONFLICT, "error.case.busy")
-	case !w.holds(req.By):
-		return refuse(dimos.EFORBIDDEN, "error.case.not_holder")
-	case strings.TrimSpace(req.Answer) == "":
-		return refuseField("answer", "field.answer.required")
-	case !utf8.ValidString(req.Answer):
-		return refuseField("answer", "field.utf8")
-	case utf8.RuneCountInString(req.Answer) > dimos.MaxAnswerLen:
-		return refuseField("answer", "field.too_long")
+func (w *caseWorkflow) meet(name string, at time.Time) {
+	for _, c := range w.clocks {
+		if c.name == name && c.metAt.IsZero() {
+			c.metAt = at
+		}
 	}
-	return nil
 }
 
-// holds reports whether the actor may decide on the case: its assignee, or the
-// director of the service that holds it.
-func (w *caseWorkflow) holds(by dimos.Actor) bool {
-	if by.EmployeeID != 0 && by.EmployeeID == w.state.AssigneeID {
-		return true
+// change applies a change that moves no stage, keyed for idempotency within the case.
+func (w *caseWorkflow) change(ctx workflow.Context, key string, ch dimos.CaseChange) error {
+	ctx = workflow.WithActivityOptions(ctx, dbOptions)
+	ch.CaseID, ch.Key = w.in.CaseID, key
+	if ch.Event.At.IsZero() {
+		ch.Event.At = workflow.Now(ctx)
 	}
-	return by.Role == dimos.RoleDirector && by.ServiceID != 0 && by.ServiceID == w.state.ServiceID
+	return workflow.ExecuteActivity(ctx, a.ApplyChange, ch).Get(ctx, nil)
 }
 
-func (w *caseWorkflow) complete(ctx workflow.Context, req CompleteRequest) (CompleteResult, error) {
-	w.busy = true
-	defer func() { w.busy = false }()
-	err := w.transition(ctx, dimos.StageCompleted, 0, 0, strings.TrimSpace(req.Answer), dimos.CaseEvent{
-		Type: "completed", Public: true, ActorID: req.By.EmployeeID})
-	if err != nil {
-		return CompleteResult{}, err
-	}
-	return CompleteResult{CompletedAt: w.state.Since}, nil
+// notify tells an event without waiting for it: a mail server that is down must not
+// hold up the case. The workflow waits for every notification before it ends.
+func (w *caseWorkflow) notify(ctx workflow.Context, event string, to activities.Audience, key string, in activities.NotifyInput) {
+	in.CaseID, in.Number, in.Event, in.Key, in.To = w.in.CaseID, w.in.Number, event, key, to
+	ctx = workflow.WithActivityOptions(ctx, notifyOptions)
+	w.notes = append(w.notes, workflow.ExecuteActivity(ctx, a.Notify, in))
+}
+
+// nextKey returns a key unique within the workflow for an event without a natural one.
+func (w *caseWorkflow) nextKey(prefix string) string {
+	w.noteSeq++
+	return fmt.Sprintf("%s/%d", prefix, w.noteSeq)
 }

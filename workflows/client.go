@@ -14,7 +14,16 @@ import (
 // Dispatcher is the typed client of case workflows: it starts them and carries staff
 // decisions to them. It implements dimos.CaseWork.
 type Dispatcher struct {
-	Client client.Client
+	Client     client.Client
+	Directory  dimos.Directory // the case's category: its clocks and auto-assignment
+	ReopenDays int
+}
+
+// InputFor builds the input of a case's workflow.
+func InputFor(c *dimos.Case, cat *dimos.Category, reopenDays int) CaseInput {
+	return CaseInput{CaseID: c.ID, Number: c.Number, CategoryCode: c.CategoryCode, Kind: c.Kind,
+		SubmittedAt: c.SubmittedAt, Anonymous: c.Anonymous, Targets: cat.Targets, AutoAssign: cat.AutoAssign,
+		ReopenDays: reopenDays}
 }
 
 var _ dimos.CaseWork = Dispatcher{}
@@ -23,14 +32,16 @@ var _ dimos.CaseWork = Dispatcher{}
 // exists is not an error: the id is derived from the case number, so a second start
 // (a retry, the sweep racing the first attempt) finds the first and stops there.
 func (d Dispatcher) Start(ctx context.Context, c *dimos.Case) error {
-	_, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	cat, err := d.Directory.CategoryByCode(ctx, c.CategoryCode)
+	if err != nil {
+		return err
+	}
+	_, err = d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       WorkflowID(c.Number),
 		TaskQueue:                TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-	}, CaseWorkflow, CaseInput{
-		CaseID: c.ID, Number: c.Number, CategoryCode: c.CategoryCode, Kind: c.Kind, SubmittedAt: c.SubmittedAt,
-	})
+	}, CaseWorkflow, InputFor(c, cat, d.ReopenDays))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil
@@ -41,17 +52,25 @@ func (d Dispatcher) Start(ctx context.Context, c *dimos.Case) error {
 // Complete asks the case's workflow to complete it with an answer and waits until the
 // completion is recorded.
 func (d Dispatcher) Complete(ctx context.Context, number string, by dimos.Actor, answer string) error {
+	_, err := d.Update(ctx, number, UpdateComplete, CompleteRequest{By: by, Answer: answer})
+	return err
+}
+
+// Update sends one of the case's updates (UpdateAssign, UpdateComment, …) with its
+// request struct and waits until it took effect. A refusal of the validator or of the
+// handler comes back as a *dimos.Error.
+func (d Dispatcher) Update(ctx context.Context, number, name string, req any) (Done, error) {
 	h, err := d.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   WorkflowID(number),
-		UpdateName:   UpdateComplete,
-		Args:         []any{CompleteRequest{By: by, Answer: answer}},
+		UpdateName:   name,
+		Args:         []any{req},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return domainError(err)
+		return Done{}, domainError(err)
 	}
-	var res CompleteResult
-	return domainError(h.Get(ctx, &res))
+	var res Done
+	return res, domainError(h.Get(ctx, &res))
 }
 
 // State asks a running case workflow where it is.

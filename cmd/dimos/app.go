@@ -18,7 +18,9 @@ import (
 	"dimos/console"
 	"dimos/i18n"
 	"dimos/intake"
+	"dimos/notify"
 	"dimos/postgres"
+	"dimos/protocol"
 	"dimos/worker"
 	"dimos/workflows"
 )
@@ -46,9 +48,45 @@ func dialTemporal(address, namespace string, log *slog.Logger) (client.Client, e
 	})
 }
 
+// outside are the clients of the systems dimos talks to.
+type outside struct {
+	mailer   dimos.Mailer
+	sms      dimos.SMSGateway // nil: no SMS
+	protocol dimos.ProtocolRegistry
+}
+
+// connectOutside builds the mail, SMS and protocol clients from the configuration.
+func connectOutside(cfg config) (outside, error) {
+	addr := cfg.SMTPAddr
+	if addr == "" {
+		addr = "127.0.0.1:25"
+	}
+	mailer, err := notify.NewSMTPMailer(notify.SMTPConfig{Addr: addr, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+		From: cfg.SMTPFrom, FromName: cfg.Municipality, StartTLS: cfg.SMTPStartTLS})
+	if err != nil {
+		return outside{}, err
+	}
+	o := outside{mailer: mailer}
+	if cfg.SMSURL != "" {
+		o.sms = notify.NewHTTPSMSGateway(cfg.SMSURL, cfg.SMSToken)
+	}
+	if cfg.ProtocolURL == "" {
+		return o, fmt.Errorf("DIMOS_PROTOCOL_URL is not set: the worker needs the protocol registry")
+	}
+	o.protocol = protocol.NewClient(cfg.ProtocolURL, cfg.ProtocolToken, nil)
+	return o, nil
+}
+
 // startWorker runs the case workflows and activities until Stop.
-func startWorker(c client.Client, db *postgres.DB, log *slog.Logger) (sdkworker.Worker, error) {
-	acts := &activities.Activities{Cases: db, Directory: db, Log: log}
+func startWorker(c client.Client, db *postgres.DB, out outside, cfg config, log *slog.Logger) (sdkworker.Worker, error) {
+	acts := &activities.Activities{
+		Cases: db, Directory: db, Notifications: db, Mailer: out.mailer, Protocol: out.protocol,
+		ConsoleURL: cfg.PublicURL + "/console", PortalURL: cfg.PublicURL, Municipality: cfg.Municipality,
+		Log: log.With("component", "activities"),
+	}
+	if out.sms != nil { // a nil *HTTPSMSGateway in the interface would not be nil
+		acts.SMS = out.sms
+	}
 	w := worker.New(c, acts, sdkworker.Options{})
 	return w, w.Start()
 }
@@ -61,7 +99,7 @@ type web struct {
 }
 
 func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) *web {
-	d := workflows.Dispatcher{Client: tc}
+	d := workflows.Dispatcher{Client: tc, Directory: db, ReopenDays: cfg.ReopenDays}
 	starter := intake.NewStarter(intake.Starter{
 		Cases: db, Start: d.Start, Interval: cfg.StarterInterval, Log: log.With("component", "starter"),
 	})

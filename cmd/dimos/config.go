@@ -24,6 +24,18 @@ type config struct {
 	SessionIdle       time.Duration // DIMOS_SESSION_IDLE
 	StarterInterval   time.Duration // DIMOS_STARTER_INTERVAL
 	LogLevel          slog.Level    // DIMOS_LOG_LEVEL
+	PublicURL         string        // DIMOS_PUBLIC_URL
+	Municipality      string        // DIMOS_MUNICIPALITY
+	ReopenDays        int           // DIMOS_REOPEN_DAYS
+	SMTPAddr          string        // DIMOS_SMTP_ADDR; "" in dev = the embedded mail sink
+	SMTPUsername      string        // DIMOS_SMTP_USERNAME
+	SMTPPassword      string        // DIMOS_SMTP_PASSWORD
+	SMTPFrom          string        // DIMOS_SMTP_FROM
+	SMTPStartTLS      string        // DIMOS_SMTP_STARTTLS
+	SMSURL            string        // DIMOS_SMS_URL; "" = no SMS (dev: the embedded simulator)
+	SMSToken          string        // DIMOS_SMS_TOKEN
+	ProtocolURL       string        // DIMOS_PROTOCOL_URL; "" in dev = the embedded simulator
+	ProtocolToken     string        // DIMOS_PROTOCOL_TOKEN
 }
 
 // envVars documents the variables in the order the README lists them.
@@ -40,6 +52,18 @@ var envVars = []struct{ Name, Default, Doc string }{
 	{"DIMOS_SESSION_IDLE", "30m", "staff sessions end after this long without activity"},
 	{"DIMOS_STARTER_INTERVAL", "5s", "how often accepted cases without a workflow are retried"},
 	{"DIMOS_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"DIMOS_PUBLIC_URL", "http://127.0.0.1:8080", "how citizens and staff reach dimos; links in mails start with it"},
+	{"DIMOS_MUNICIPALITY", "Δήμος", "the municipality's name, as mails are signed"},
+	{"DIMOS_REOPEN_DAYS", "15", "days after completion during which the citizen may reopen a case"},
+	{"DIMOS_SMTP_ADDR", "", "mail relay host:port; empty in `dev` starts an embedded mail sink, elsewhere means 127.0.0.1:25"},
+	{"DIMOS_SMTP_USERNAME", "", "AUTH PLAIN user for the relay; empty for none"},
+	{"DIMOS_SMTP_PASSWORD", "", "its password"},
+	{"DIMOS_SMTP_FROM", "noreply@dimos.example", "sender address of every mail"},
+	{"DIMOS_SMTP_STARTTLS", "auto", "auto, always or never"},
+	{"DIMOS_SMS_URL", "", "the SMS gateway's send URL; empty means no SMS (`dev` starts the SMS simulator)"},
+	{"DIMOS_SMS_TOKEN", "dev-sms-token", "bearer token for the SMS gateway"},
+	{"DIMOS_PROTOCOL_URL", "", "base URL of the protocol registry; empty in `dev` starts the protocol simulator"},
+	{"DIMOS_PROTOCOL_TOKEN", "dev-protocol-token", "bearer token for the protocol registry"},
 }
 
 func loadConfig() (config, error) {
@@ -80,6 +104,18 @@ func loadConfig() (config, error) {
 		EmbeddedUIPort:    num("DIMOS_TEMPORAL_UI_PORT"),
 		SessionIdle:       dur("DIMOS_SESSION_IDLE"),
 		StarterInterval:   dur("DIMOS_STARTER_INTERVAL"),
+		PublicURL:         strings.TrimRight(get("DIMOS_PUBLIC_URL"), "/"),
+		Municipality:      get("DIMOS_MUNICIPALITY"),
+		ReopenDays:        num("DIMOS_REOPEN_DAYS"),
+		SMTPAddr:          get("DIMOS_SMTP_ADDR"),
+		SMTPUsername:      get("DIMOS_SMTP_USERNAME"),
+		SMTPPassword:      get("DIMOS_SMTP_PASSWORD"),
+		SMTPFrom:          get("DIMOS_SMTP_FROM"),
+		SMTPStartTLS:      get("DIMOS_SMTP_STARTTLS"),
+		SMSURL:            get("DIMOS_SMS_URL"),
+		SMSToken:          get("DIMOS_SMS_TOKEN"),
+		ProtocolURL:       strings.TrimRight(get("DIMOS_PROTOCOL_URL"), "/"),
+		ProtocolToken:     get("DIMOS_PROTOCOL_TOKEN"),
 	}
 	secure, err := strconv.ParseBool(get("DIMOS_SECURE_COOKIES"))
 	if err != nil {

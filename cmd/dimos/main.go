@@ -22,6 +22,9 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
 	"dimos/postgres"
 	"dimos/temporalserver"
 )
@@ -34,6 +37,7 @@ commands:
   console   run the HTTP server (staff console and citizen API)
   migrate   apply database migrations
   seed      load the demo municipality (services, staff, categories)
+  protocol-sim  serve a simulator of the municipality's protocol registry (--addr, --token)
 `
 
 func main() {
@@ -62,6 +66,8 @@ func main() {
 		err = runMigrate(ctx, cfg, log)
 	case "seed":
 		err = runSeed(ctx, cfg, log)
+	case "protocol-sim":
+		err = runProtocolSim(ctx, cfg, log, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -115,22 +121,34 @@ func runWorker(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer tc.Close()
-	// A worker started before its Temporal server keeps trying, so that the processes
-	// of a deployment may start in any order.
-	w, err := startWorker(tc, db, log)
-	for wait := time.Second; err != nil; wait = min(2*wait, 30*time.Second) {
-		log.Warn("worker cannot start yet; retrying", "temporal", temporalAddress(cfg), "err", err, "in", wait)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		w, err = startWorker(tc, db, log)
+	out, err := connectOutside(cfg)
+	if err != nil {
+		return err
+	}
+	w, err := startWorkerWhenReady(ctx, tc, db, out, cfg, log)
+	if err != nil {
+		return err
 	}
 	log.Info("worker running", "temporal", temporalAddress(cfg))
 	<-ctx.Done()
 	w.Stop()
 	return nil
+}
+
+// startWorkerWhenReady starts the worker, trying again while its Temporal server does
+// not answer, so that the processes of a deployment may start in any order.
+func startWorkerWhenReady(ctx context.Context, tc client.Client, db *postgres.DB, out outside, cfg config, log *slog.Logger) (sdkworker.Worker, error) {
+	w, err := startWorker(tc, db, out, cfg, log)
+	for wait := time.Second; err != nil; wait = min(2*wait, 30*time.Second) {
+		log.Warn("worker cannot start yet; retrying", "temporal", temporalAddress(cfg), "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		w, err = startWorker(tc, db, out, cfg, log)
+	}
+	return w, nil
 }
 
 func runConsole(ctx context.Context, cfg config, log *slog.Logger) error {
@@ -183,21 +201,30 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	if err := db.SeedDemo(ctx); err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}
+	sims, err := startDevSimulators(ctx, &cfg, log)
+	if err != nil {
+		return err
+	}
+	defer sims.close()
+	out, err := connectOutside(cfg)
+	if err != nil {
+		return err
+	}
 	tc, err := dialTemporal(address, cfg.TemporalNamespace, log)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	w, err := startWorker(tc, db, log)
+	w, err := startWorker(tc, db, out, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer w.Stop()
-	printDevBanner(cfg, address)
+	printDevBanner(cfg, address, sims)
 	return newWeb(cfg, db, tc, log).serve(ctx, cfg.HTTPAddr)
 }
 
-func printDevBanner(cfg config, temporalAddr string) {
+func printDevBanner(cfg config, temporalAddr string, sims *devSimulators) {
 	fmt.Printf("\ndimos is running\n\n")
 	fmt.Printf("  console      http://%s/console/\n", cfg.HTTPAddr)
 	fmt.Printf("  citizen API  http://%s/api/v1/categories\n", cfg.HTTPAddr)
@@ -206,6 +233,7 @@ func printDevBanner(cfg config, temporalAddr string) {
 	if cfg.TemporalUIURL != "" {
 		fmt.Printf("  temporal UI  %s\n", cfg.TemporalUIURL)
 	}
+	sims.print()
 	fmt.Printf("\ndemo sign-ins (password %s):\n", strconv.Quote(postgres.DemoPassword))
 	for _, s := range postgres.DemoServices {
 		for _, e := range s.Staff {

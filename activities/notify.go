@@ -1,0 +1,202 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"dimos"
+	"dimos/i18n"
+	"dimos/notify"
+)
+
+// Audience is who a notification goes to.
+type Audience string
+
+const (
+	ToCitizen  Audience = "citizen"  // e-mail and SMS to the case's contact (M16)
+	ToAssignee Audience = "assignee" // e-mail to the employee holding the case
+	ToDirector Audience = "director" // e-mail to the director of the holding service (M10)
+	ToManagers Audience = "managers" // e-mail to every manager
+)
+
+// NotifyInput asks for one event to be told. Key identifies the event within the case;
+// together with the case number it makes every send idempotent.
+type NotifyInput struct {
+	CaseID    int64
+	Number    string
+	Event     string // a notify.Event… constant
+	Key       string
+	To        Audience
+	Comment   string
+	Reason    string
+	ReasonKey string // a catalogue key, translated for the reader
+	DueDate   time.Time
+	ReplyBy   time.Time
+}
+
+// Notify renders an event from the templates and sends it by e-mail (and, to a
+// citizen, by SMS), naming the employee who holds the case. Each channel and recipient
+// is recorded when sent, so a retry after a partial failure sends only what is
+// missing; a recipient the server refuses for good is logged and skipped, since
+// retrying cannot help. A failure of the server is returned, and the activity retried.
+func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
+	c, err := a.Cases.CaseByNumber(ctx, in.Number)
+	if err != nil {
+		return refusal(err)
+	}
+	type recipient struct {
+		name, email, phone, lang string
+	}
+	var to []recipient
+	switch in.To {
+	case ToCitizen:
+		if c.Anonymous {
+			return nil
+		}
+		to = append(to, recipient{c.Contact.FullName(), c.Contact.Email, c.Contact.Phone, c.Lang})
+	case ToAssignee:
+		if e, err := a.employee(ctx, c.AssigneeID); err != nil {
+			return err
+		} else if e != nil {
+			to = append(to, recipient{e.FullName, e.Email, "", i18n.Greek})
+		}
+	case ToDirector:
+		if r, err := a.Directory.RoutingForService(ctx, c.ServiceID); err != nil && dimos.ErrorCode(err) != dimos.ENOTFOUND {
+			return err
+		} else if e, err := a.employee(ctx, r.DirectorID); err != nil {
+			return err
+		} else if e != nil {
+			to = append(to, recipient{e.FullName, e.Email, "", i18n.Greek})
+		}
+	case ToManagers:
+		managers, err := a.Directory.EmployeesByRole(ctx, dimos.RoleManager)
+		if err != nil {
+			return err
+		}
+		for _, e := range managers {
+			to = append(to, recipient{e.FullName, e.Email, "", i18n.Greek})
+		}
+	default:
+		return refusal(fmt.Errorf("unknown audience %q", in.To))
+	}
+	if len(to) == 0 {
+		return nil
+	}
+	data, err := a.notifyData(ctx, c, in)
+	if err != nil {
+		return err
+	}
+	for _, r := range to {
+		data.RecipientName = r.name
+		data.CitizenName = c.Contact.FullName()
+		if in.ReasonKey != "" {
+			data.Reason = i18n.T(r.lang, in.ReasonKey)
+		}
+		data.Category, data.Service = a.names(ctx, c, r.lang)
+		msg, err := notify.Render(in.Event, r.lang, data)
+		if err != nil {
+			return refusal(err)
+		}
+		key := in.Number + "/" + in.Key + "/" + string(in.To)
+		if in.To == ToManagers {
+			key += "/" + r.email
+		}
+		if r.email != "" {
+			if err := a.send(ctx, key, "email", r.email, func() error {
+				return a.Mailer.SendMail(ctx, msg.Mail(key, r.email))
+			}); err != nil {
+				return err
+			}
+		}
+		if in.To == ToCitizen && r.phone != "" && msg.SMS != "" && a.SMS != nil {
+			phone, ok := notify.NormalizeGreekPhone(r.phone)
+			if !ok {
+				a.log().Warn("citizen phone cannot take an SMS", "case", c.Number)
+				continue
+			}
+			if err := a.send(ctx, key, "sms", phone, func() error {
+				return a.SMS.SendSMS(ctx, msg.SMSTo(key, phone))
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// send sends once per key and channel.
+func (a *Activities) send(ctx context.Context, key, channel, recipient string, send func() error) error {
+	sent, err := a.Notifications.NotificationSent(ctx, key, channel)
+	if err != nil || sent {
+		return err
+	}
+	if err := send(); err != nil {
+		if dimos.ErrorCode(err) == dimos.EINVALID {
+			a.log().Warn("notification refused for good; not retrying", "key", key, "channel", channel, "err", err)
+			return nil
+		}
+		return fmt.Errorf("send %s %s: %w", channel, key, err)
+	}
+	return a.Notifications.MarkNotificationSent(ctx, key, channel, recipient, a.now())
+}
+
+func (a *Activities) employee(ctx context.Context, id int64) (*dimos.Employee, error) {
+	if id == 0 {
+		return nil, nil
+	}
+	e, err := a.Directory.EmployeeByID(ctx, id)
+	if dimos.ErrorCode(err) == dimos.ENOTFOUND {
+		return nil, nil
+	}
+	return e, err
+}
+
+// notifyData gathers what every template may show, the handling employee included
+// (M16: name, phone, e-mail).
+func (a *Activities) notifyData(ctx context.Context, c *dimos.Case, in NotifyInput) (notify.Data, error) {
+	d := notify.Data{
+		Municipality: a.Municipality, CaseNumber: c.Number, Kind: string(c.Kind), Channel: string(c.Channel),
+		Subject: c.Subject, Text: c.Text, DesiredAction: c.DesiredAction, Answer: c.Answer,
+		Comment: in.Comment, Reason: in.Reason, ProtocolNumber: c.Protocol.Number, ProtocolDate: c.Protocol.Date,
+		DueDate: in.DueDate, ReplyBy: in.ReplyBy, SubmittedAt: c.SubmittedAt,
+	}
+	if d.DueDate.IsZero() {
+		d.DueDate = c.DueDate
+	}
+	if a.PortalURL != "" {
+		d.TrackURL = strings.TrimRight(a.PortalURL, "/") + "/cases/" + c.Number
+	}
+	if a.ConsoleURL != "" {
+		d.ConsoleURL = strings.TrimRight(a.ConsoleURL, "/") + "/cases/" + c.Number
+	}
+	e, err := a.employee(ctx, c.AssigneeID)
+	if err != nil {
+		return d, err
+	}
+	if e != nil {
+		d.Employee = notify.Person{Name: e.FullName, Phone: e.Phone, Email: e.Email}
+	}
+	return d, nil
+}
+
+// names returns the category's and service's names in the reader's language; a
+// missing one is left empty rather than failing a notification.
+func (a *Activities) names(ctx context.Context, c *dimos.Case, lang string) (category, service string) {
+	if cat, err := a.Directory.CategoryByCode(ctx, c.CategoryCode); err == nil {
+		category = cat.NameEL
+		if lang == i18n.English {
+			category = cat.NameEN
+		}
+	}
+	if c.ServiceID != 0 {
+		if s, err := a.Directory.ServiceByID(ctx, c.ServiceID); err == nil {
+			service = s.NameEL
+			if lang == i18n.English {
+				service = s.NameEN
+			}
+		}
+	}
+	return category, service
+}
