@@ -127,8 +127,8 @@ type Case struct {
 
 	Stage       Stage
 	Status      Status
-	ServiceID   int64 // 0 until routed
-	AssigneeID  int64 // 0 while nobody holds it
+	ServiceID   int64  // 0 until routed
+	AssigneeID  int64  // 0 while nobody holds it
 	Answer      string // the municipality's answer, or the reason of a rejection
 	SubmittedAt time.Time
 	CompletedAt time.Time // zero while open
