@@ -10,7 +10,7 @@ STATICCHECK_VERSION   := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
 TEST_TIMEOUT  ?= 14m
 
-.PHONY: run build test lint vet tools bench fmt compose-check clean
+.PHONY: run build test lint vet tools bench fmt compose-check clean record-histories
 
 ## run: build, migrate, load the demo municipality and serve everything (embedded Temporal)
 run: build
@@ -54,3 +54,7 @@ compose-check:
 
 clean:
 	rm -rf bin .bin data
+
+## record-histories: record real workflow histories into workflows/testdata for the replay test
+record-histories:
+	DIMOS_RECORD_HISTORY=1 $(GO) test -count=1 -run 'TestCertificateLifecycle|TestCaseEndToEnd' ./cmd/dimos

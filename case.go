@@ -124,6 +124,10 @@ type Case struct {
 	Anonymous     bool
 	Contact       Contact
 	Lang          string // language the citizen reads: "el" or "en"
+	// AccessKeyHash is the SHA-256 of the key the citizen received at submission, with
+	// which they may comment on, rate or reopen the case. Stored, never read back
+	// with the case: AccessKeyHash of the store checks it.
+	AccessKeyHash []byte
 
 	Stage       Stage
 	Status      Status

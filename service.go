@@ -26,6 +26,8 @@ type CaseStore interface {
 	// ApplyChange records a change that is not a move between stages. It is
 	// idempotent on Key.
 	ApplyChange(ctx context.Context, ch CaseChange) error
+	// AccessKeyHash returns the hash of the citizen's key to a case, nil if none.
+	AccessKeyHash(ctx context.Context, caseID int64) ([]byte, error)
 	// LeastLoadedClerk returns the active clerk of a service with the fewest open
 	// cases (ties to the lowest id); ENOTFOUND when the service has no clerk.
 	LeastLoadedClerk(ctx context.Context, serviceID int64) (int64, error)

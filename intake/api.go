@@ -18,6 +18,7 @@ import (
 
 	"dimos"
 	"dimos/i18n"
+	"dimos/workflows"
 )
 
 // Config wires the API to its dependencies.
@@ -30,6 +31,16 @@ type Config struct {
 	// required for intake to work; the others are reported but do not fail it.
 	Checks map[string]dimos.Health
 	Log    *slog.Logger
+	// Work carries the citizen's updates to the case workflow (workflows.Dispatcher).
+	Work        Work
+	Attachments dimos.AttachmentStore
+	// Throttle slows down guessing of case keys.
+	Throttle dimos.Throttle
+}
+
+// Work is the part of the workflow client the citizen API needs.
+type Work interface {
+	Update(ctx context.Context, number, name string, req any) (workflows.Done, error)
 }
 
 // API serves the citizen JSON API.
@@ -53,6 +64,11 @@ func (a *API) Mount(r fiber.Router) {
 	v1.Get("/categories", a.categories)
 	v1.Post("/cases", a.submit)
 	v1.Get("/cases/:number/status", a.status)
+	v1.Get("/cases/:number", a.caseDetail)
+	v1.Post("/cases/:number/comments", a.citizenComment)
+	v1.Post("/cases/:number/attachments", a.citizenAttach)
+	v1.Post("/cases/:number/rating", a.rate)
+	v1.Post("/cases/:number/reopen", a.reopen)
 }
 
 // text is a sentence in both languages, Greek first.
@@ -165,11 +181,19 @@ func (a *API) submit(c *fiber.Ctx) error {
 		DesiredAction: strings.TrimSpace(s.DesiredAction), Anonymous: s.Anonymous,
 		Contact: trimContact(s.Contact), Lang: i18n.Lang(s.Lang),
 	}
+	if len(c.Body()) > maxJSONBody {
+		return a.fail(c, dimos.Errorf(dimos.EINVALID, "error.body.too_large"))
+	}
 	if cs.Anonymous {
 		cs.Contact = dimos.Contact{} // M4: keep nothing the citizen did not have to give
 	}
 	if err := a.validate(c.UserContext(), cs); err != nil {
 		return a.fail(c, err)
+	}
+	var key string
+	if !cs.Anonymous {
+		// The key to the citizen's own case; anonymous cases cannot be followed (M5).
+		key, cs.AccessKeyHash = newAccessKey()
 	}
 	if err := a.cfg.Cases.SubmitCase(c.UserContext(), cs); err != nil {
 		return a.fail(c, err)
@@ -177,10 +201,14 @@ func (a *API) submit(c *fiber.Ctx) error {
 	a.cfg.Kick(cs)
 	a.cfg.Log.Info("case accepted", "case", cs.Number, "category", cs.CategoryCode, "channel", cs.Channel)
 	c.Location("/api/v1/cases/" + cs.Number + "/status")
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{
+	out := fiber.Map{
 		"number": cs.Number, "status": cs.Status, "status_text": both("status." + string(cs.Status)),
 		"trackable": !cs.Anonymous,
-	})
+	}
+	if key != "" {
+		out["access_key"] = key
+	}
+	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
 // validate reports every problem of a submission at once, the category included.

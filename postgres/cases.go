@@ -46,12 +46,12 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 		c.Number = dimos.FormatCaseNumber(year, seq)
 		err = tx.QueryRow(ctx, `INSERT INTO cases (number, kind, category_code, channel, subject, body,
 				desired_action, anonymous, contact_first_name, contact_last_name, contact_email,
-				contact_phone, lang, stage, status, stage_seq, submitted_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16)
+				contact_phone, lang, stage, status, stage_seq, submitted_at, access_key_hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17)
 			RETURNING id`,
 			c.Number, c.Kind, c.CategoryCode, c.Channel, c.Subject, c.Text, c.DesiredAction,
 			c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
-			c.Lang, c.Stage, c.Status, c.SubmittedAt).Scan(&c.ID)
+			c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash).Scan(&c.ID)
 		if err != nil {
 			return translate(err, "error.not_found")
 		}

@@ -107,3 +107,28 @@ func (db *DB) EmployeeByUsername(ctx context.Context, username string) (*dimos.E
 	return scanEmployee(db.Pool.QueryRow(ctx, `SELECT `+employeeColumns+` FROM employees WHERE username = $1`,
 		strings.ToLower(strings.TrimSpace(username))))
 }
+
+// SetCategoryTargets changes a category's clocks and returns the numbers of its open
+// cases, whose workflows must be told.
+func (db *DB) SetCategoryTargets(ctx context.Context, code string, t dimos.Targets) ([]string, error) {
+	var numbers []string
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE categories SET target_assign_days = $2, target_response_days = $3,
+				target_completion_days = $4, statutory_days = $5, info_reply_days = $6 WHERE code = $1`,
+			code, t.AssignDays, t.ResponseDays, t.CompletionDays, t.Statutory(), t.InfoReplyDays)
+		if err != nil {
+			return translate(err, "field.category.unknown")
+		}
+		if tag.RowsAffected() == 0 {
+			return dimos.Errorf(dimos.ENOTFOUND, "field.category.unknown")
+		}
+		rows, err := tx.Query(ctx, `SELECT number FROM cases WHERE category_code = $1
+			AND stage NOT IN ('completed', 'rejected') AND workflow_started_at IS NOT NULL ORDER BY id`, code)
+		if err != nil {
+			return err
+		}
+		numbers, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return numbers, err
+}

@@ -427,3 +427,50 @@ func TestDemoData(t *testing.T) {
 		}
 	}
 }
+
+func TestAttachments(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	c := newCase("potholes")
+	c.AccessKeyHash = []byte("0123456789abcdef0123456789abcdef")
+	if err := db.SubmitCase(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	pdf := []byte("%PDF-1.4 φωτογραφία λακκούβας")
+	a, err := dimos.NewAttachment("λακκούβα.pdf", pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.CaseID, a.ByCitizen, a.Public = c.ID, true, true
+	if err := db.SaveAttachment(ctx, a); err != nil || a.ID == 0 {
+		t.Fatalf("save: %v (id %d)", err, a.ID)
+	}
+	t.Run("SameFileStoredOnce", func(t *testing.T) {
+		again, _ := dimos.NewAttachment("copy.pdf", pdf)
+		again.CaseID = c.ID
+		if err := db.SaveAttachment(ctx, again); err != nil || again.ID != a.ID {
+			t.Fatalf("second save: id %d, want %d (%v)", again.ID, a.ID, err)
+		}
+		list, err := db.CaseAttachments(ctx, c.ID)
+		if err != nil || len(list) != 1 || list[0].Data != nil || list[0].Name != "λακκούβα.pdf" {
+			t.Fatalf("%+v %v", list, err)
+		}
+	})
+	t.Run("ReadBack", func(t *testing.T) {
+		got, err := db.Attachment(ctx, a.ID)
+		if err != nil || string(got.Data) != string(pdf) || got.SHA256 != a.SHA256 || got.ContentType != "application/pdf" || !got.ByCitizen {
+			t.Fatalf("%+v %v", got, err)
+		}
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		if _, err := db.Attachment(ctx, 999999); dimos.ErrorCode(err) != dimos.ENOTFOUND {
+			t.Fatalf("%v", err)
+		}
+	})
+	t.Run("AccessKeyHash", func(t *testing.T) {
+		h, err := db.AccessKeyHash(ctx, c.ID)
+		if err != nil || string(h) != string(c.AccessKeyHash) {
+			t.Fatalf("%q %v", h, err)
+		}
+	})
+}

@@ -139,7 +139,7 @@ var (
 	// mean the same to the server but ten attempts to the SDK's test environment.
 	protocolPatientOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Minute, BackoffCoefficient: 2, MaximumInterval: time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Hour,
 			MaximumAttempts: 1_000_000},
 	}
 )

@@ -88,3 +88,23 @@ func (d Dispatcher) Ping(ctx context.Context) error {
 	_, err := d.Client.CheckHealth(ctx, &client.CheckHealthRequest{})
 	return err
 }
+
+// Retarget tells the workflows of open cases that their category's clocks changed; the
+// new targets apply to them from now on. It signals every case it can and returns how
+// many it reached and the first error.
+func (d Dispatcher) Retarget(ctx context.Context, numbers []string, t dimos.Targets) (int, error) {
+	var first error
+	n := 0
+	for _, number := range numbers {
+		err := d.Client.SignalWorkflow(ctx, WorkflowID(number), "", SignalTargetsChanged, TargetsChanged{Targets: t})
+		var notFound *serviceerror.NotFound
+		switch {
+		case err == nil:
+			n++
+		case errors.As(err, &notFound): // finished meanwhile
+		case first == nil:
+			first = err
+		}
+	}
+	return n, first
+}

@@ -116,6 +116,7 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) *we
 	intake.New(intake.Config{
 		Cases: db, Directory: db, Kick: starter.Kick, Log: log.With("component", "intake"),
 		Checks: map[string]dimos.Health{"postgres": db, "temporal": d},
+		Work:   d, Attachments: db, Throttle: db,
 	}).Mount(app)
 	console.New(console.Config{
 		Cases: db, Directory: db, Sessions: db, Audit: db, Throttle: db, Work: d,

@@ -37,6 +37,7 @@ commands:
   console   run the HTTP server (staff console and citizen API)
   migrate   apply database migrations
   seed      load the demo municipality (services, staff, categories)
+  targets   change a category's clocks; its open cases follow (--category, --assign, …)
   protocol-sim  serve a simulator of the municipality's protocol registry (--addr, --token)
 `
 
@@ -66,6 +67,8 @@ func main() {
 		err = runMigrate(ctx, cfg, log)
 	case "seed":
 		err = runSeed(ctx, cfg, log)
+	case "targets":
+		err = runTargets(ctx, cfg, log, args)
 	case "protocol-sim":
 		err = runProtocolSim(ctx, cfg, log, args)
 	case "help", "-h", "--help":
