@@ -69,4 +69,3 @@ func (db *DB) AccessKeyHash(ctx context.Context, caseID int64) ([]byte, error) {
 	err := db.Pool.QueryRow(ctx, `SELECT access_key_hash FROM cases WHERE id = $1`, caseID).Scan(&h)
 	return h, translate(err, "error.case.not_found")
 }
-
