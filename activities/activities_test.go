@@ -1,0 +1,174 @@
+package activities_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"dimos"
+	"dimos/activities"
+	"dimos/notify"
+	"dimos/notify/smssim"
+	"dimos/notify/smtptest"
+	"dimos/postgres"
+	"dimos/postgres/pgtest"
+	"dimos/protocol"
+)
+
+// The activities against the real things: PostgreSQL, an SMTP server, the SMS gateway
+// simulator and the protocol registry simulator, all over loopback.
+type rig struct {
+	db       *postgres.DB
+	acts     *activities.Activities
+	mail     *smtptest.Server
+	sms      *smssim.Simulator
+	registry *protocol.Simulator
+	c        *dimos.Case
+}
+
+func newRig(t *testing.T) *rig {
+	r := &rig{db: pgtest.New(t, true), mail: smtptest.Start(t), sms: smssim.New("sms-token"),
+		registry: protocol.NewSimulator("reg-token", time.Now)}
+	smsSrv := httptest.NewServer(r.sms)
+	t.Cleanup(smsSrv.Close)
+	regSrv := httptest.NewServer(r.registry)
+	t.Cleanup(regSrv.Close)
+	mailer, err := notify.NewSMTPMailer(notify.SMTPConfig{Addr: r.mail.Addr(), From: "noreply@dimos.example", StartTLS: notify.StartTLSNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.acts = &activities.Activities{Cases: r.db, Directory: r.db, Notifications: r.db, Mailer: mailer,
+		SMS: notify.NewHTTPSMSGateway(smsSrv.URL+"/sms", "sms-token"), Protocol: protocol.NewClient(regSrv.URL, "reg-token", nil),
+		Municipality: "Δήμος Δοκιμών", PortalURL: "https://dimos.example"}
+	r.c = &dimos.Case{Kind: dimos.KindCertificate, CategoryCode: "cert-birth", Channel: dimos.ChannelDesk, Subject: "Πιστοποιητικό γέννησης",
+		Text: "Για το σχολείο.", Lang: "el", Contact: dimos.Contact{FirstName: "Ελένη", LastName: "Παππά", Email: "eleni@example.gr", Phone: "6900000000"}}
+	if err := r.db.SubmitCase(context.Background(), r.c); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestNotify(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	in := activities.NotifyInput{CaseID: r.c.ID, Number: r.c.Number, Event: notify.EventCaseReceived, Key: "received", To: activities.ToCitizen}
+
+	t.Run("OncePerEventAndChannel", func(t *testing.T) {
+		for range 3 { // the activity retried after a lost reply
+			if err := r.acts.Notify(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		msgs := r.mail.Messages()
+		if len(msgs) != 1 || msgs[0].To[0] != "eleni@example.gr" || msgs[0].MessageID != notify.MessageID(r.c.Number+"/received/citizen", "dimos.example") {
+			t.Fatalf("mails %+v", msgs)
+		}
+		if sms := r.sms.Messages(); len(sms) != 1 || sms[0].To != "+306900000000" || r.sms.Duplicates() != 0 {
+			t.Fatalf("SMS %+v (duplicates %d)", sms, r.sms.Duplicates())
+		}
+	})
+
+	t.Run("RetriedWhileTheMailServerFails", func(t *testing.T) {
+		in := in
+		in.Event, in.Key = notify.EventProtocolPending, "protocol_pending"
+		r.mail.SetFailing(451)
+		if err := r.acts.Notify(ctx, in); err == nil {
+			t.Fatal("a temporary SMTP failure must be returned, so the activity retries")
+		}
+		r.mail.SetFailing(0)
+		if err := r.acts.Notify(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(r.mail.Messages()); n != 2 {
+			t.Fatalf("%d mails, want 2", n)
+		}
+	})
+
+	t.Run("PermanentRefusalIsNotRetried", func(t *testing.T) {
+		in := in
+		in.Event, in.Key, in.Comment = notify.EventComment, "comment/1", "Θα σας καλέσουμε."
+		r.mail.Refuse("eleni@example.gr", 550)
+		defer r.mail.Refuse("eleni@example.gr", 0)
+		if err := r.acts.Notify(ctx, in); err != nil {
+			t.Fatalf("a refused address cannot get better by retrying: %v", err)
+		}
+	})
+
+	t.Run("DirectorGetsTheFacts", func(t *testing.T) {
+		route, _ := r.db.RoutingFor(ctx, "cert-birth")
+		if err := r.db.RecordTransition(ctx, dimos.Transition{CaseID: r.c.ID, Seq: 2, Stage: dimos.StageRouted, At: time.Now(),
+			ServiceID: route.ServiceID, EmployeeID: route.DirectorID, Event: dimos.CaseEvent{Type: "routed"}}); err != nil {
+			t.Fatal(err)
+		}
+		before := len(r.mail.Messages())
+		err := r.acts.Notify(ctx, activities.NotifyInput{CaseID: r.c.ID, Number: r.c.Number, Event: notify.EventCaseRoutedDirector, Key: "routed/2", To: activities.ToDirector})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := r.mail.Messages()
+		if len(msgs) != before+1 || msgs[len(msgs)-1].To[0] != "a.dimitriou@dimos.example" {
+			t.Fatalf("director mail: %+v", msgs[before:])
+		}
+		// received, protocol_pending and the comment (its mail was refused, its SMS
+		// went); staff get no SMS.
+		if len(r.sms.Messages()) != 3 {
+			t.Fatalf("SMS %d", len(r.sms.Messages()))
+		}
+	})
+
+	t.Run("AnonymousCaseTellsNobody", func(t *testing.T) {
+		anon := &dimos.Case{Kind: dimos.KindComplaint, CategoryCode: "potholes", Channel: dimos.ChannelPortal, Subject: "s", Text: "t", Anonymous: true}
+		if err := r.db.SubmitCase(ctx, anon); err != nil {
+			t.Fatal(err)
+		}
+		before := len(r.mail.Messages())
+		if err := r.acts.Notify(ctx, activities.NotifyInput{CaseID: anon.ID, Number: anon.Number, Event: notify.EventCaseReceived, Key: "received", To: activities.ToCitizen}); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.mail.Messages()) != before {
+			t.Fatal("mail sent for an anonymous case")
+		}
+	})
+}
+
+func TestRegisterProtocol(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	in := activities.RegisterInput{CaseID: r.c.ID, Number: r.c.Number}
+
+	r.registry.SetMode(protocol.Mode{Name: protocol.ModeFail})
+	if _, err := r.acts.RegisterProtocol(ctx, in); dimos.ErrorCode(err) != dimos.EUNAVAILABLE {
+		t.Fatalf("registry down: %v", err)
+	}
+	r.registry.SetMode(protocol.Mode{Name: protocol.ModeOK})
+	first, err := r.acts.RegisterProtocol(ctx, in)
+	if err != nil || first.Number == "" {
+		t.Fatalf("%+v %v", first, err)
+	}
+	attempts := r.registry.Attempts()
+	again, err := r.acts.RegisterProtocol(ctx, in)
+	if err != nil || again.Number != first.Number || !again.Date.Equal(first.Date) {
+		t.Fatalf("second registration %+v %v, want %+v", again, err, first)
+	}
+	if r.registry.Attempts() != attempts {
+		t.Fatal("a registered case was sent to the registry again")
+	}
+	cs, _ := r.db.CaseByNumber(ctx, r.c.Number)
+	if cs.Protocol.Number != first.Number {
+		t.Fatalf("case holds %q", cs.Protocol.Number)
+	}
+}
+
+func TestCheckAssignee(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	clerk, _ := r.db.EmployeeByUsername(ctx, "registry.clerk1")
+	other, _ := r.db.EmployeeByUsername(ctx, "tech.clerk1")
+	if e, err := r.acts.CheckAssignee(ctx, activities.AssigneeInput{ServiceID: clerk.ServiceID, EmployeeID: clerk.ID}); err != nil || e.ID != clerk.ID || e.PasswordHash != "" {
+		t.Fatalf("%+v %v", e, err)
+	}
+	if _, err := r.acts.CheckAssignee(ctx, activities.AssigneeInput{ServiceID: clerk.ServiceID, EmployeeID: other.ID}); err == nil {
+		t.Fatal("a clerk of another service was accepted")
+	}
+}
