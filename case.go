@@ -124,6 +124,7 @@ type Case struct {
 	Anonymous     bool
 	Contact       Contact
 	Lang          string // language the citizen reads: "el" or "en"
+	CitizenID     int64  // the account that filed it; 0 for a case filed without one
 	// AccessKeyHash is the SHA-256 of the key the citizen received at submission, with
 	// which they may comment on, rate or reopen the case. Stored, never read back
 	// with the case: AccessKeyHash of the store checks it.

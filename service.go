@@ -113,9 +113,3 @@ type Actor struct {
 	Role       Role
 	ServiceID  int64
 }
-
-// CaseWork carries staff decisions to a case's workflow. A decision the workflow
-// refuses comes back as an *Error (EINVALID, EFORBIDDEN, ECONFLICT) with a catalogue key.
-type CaseWork interface {
-	Complete(ctx context.Context, number string, by Actor, answer string) error
-}

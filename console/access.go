@@ -17,7 +17,18 @@ const (
 	actSignOut action = iota
 	actViewInbox
 	actViewCase
+	actDownload // an attachment of a case
+	// Decisions of the case's holder.
+	actAssign
+	actTransfer
+	actRequestInfo
+	actSetDueDate
+	actRegisterProtocol
 	actCompleteCase
+	actReject
+	// Decisions open to every member of the holding service.
+	actComment
+	actAttach
 )
 
 // allowed is the console's access policy: whether me may do act, and, when the act
@@ -26,8 +37,12 @@ const (
 //
 // A case is visible to its assignee, to every employee of the service that holds it
 // (colleagues cover for each other) and to managers and admins, who read across
-// services (M18, M20). Only the assignee completes it: the answer goes to the citizen
-// under their name (M16).
+// services (M18, M20). The decisions mirror the workflow's validators, so that the
+// page offers only what the workflow will accept: the holder (the assignee, or the
+// director of the holding service) decides where the case goes and how it ends, and
+// the answer goes to the citizen under their name (M16); any member of the holding
+// service, and managers, may comment and attach files. The workflow still has the
+// last word on the stage: a closed case refuses there, with its own message.
 func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 	if me == nil || !me.Active || !knownRole(me.Role) {
 		return false
@@ -35,20 +50,38 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 	switch act {
 	case actSignOut, actViewInbox:
 		return true
-	case actViewCase:
+	case actViewCase, actDownload:
 		if cs == nil {
 			return true
 		}
 		return cs.AssigneeID == me.ID ||
 			(cs.ServiceID != 0 && cs.ServiceID == me.ServiceID) ||
 			me.Role == dimos.RoleManager || me.Role == dimos.RoleAdmin
-	case actCompleteCase:
+	case actAssign, actTransfer, actRequestInfo, actSetDueDate, actRegisterProtocol, actCompleteCase, actReject:
 		if cs == nil {
 			return true
 		}
-		return cs.AssigneeID == me.ID && allowed(me, actViewCase, cs)
+		return holds(me, cs) && allowed(me, actViewCase, cs)
+	case actComment, actAttach:
+		if cs == nil {
+			return true
+		}
+		return member(me, cs) && allowed(me, actViewCase, cs)
 	}
 	return false
+}
+
+// holds reports whether me decides on cs: its assignee, or the director of the
+// service that holds it (workflows: holds).
+func holds(me *dimos.Employee, cs *dimos.Case) bool {
+	return cs.AssigneeID != 0 && cs.AssigneeID == me.ID ||
+		me.Role == dimos.RoleDirector && me.ServiceID != 0 && me.ServiceID == cs.ServiceID
+}
+
+// member reports whether me may comment on cs and attach files: the holder, anyone
+// of the holding service, and managers (workflows: member).
+func member(me *dimos.Employee, cs *dimos.Case) bool {
+	return holds(me, cs) || me.ServiceID != 0 && me.ServiceID == cs.ServiceID || me.Role == dimos.RoleManager
 }
 
 func knownRole(r dimos.Role) bool {

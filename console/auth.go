@@ -17,12 +17,12 @@ import (
 	"dimos/i18n"
 )
 
-// Audit actions of this package.
+// Audit actions of this package; each decision on a case names its own (decisions).
 const (
 	auditSignin       = "signin"
 	auditSigninFailed = "signin.failed"
 	auditSignout      = "signout"
-	auditComplete     = "case.complete"
+	auditDownload     = "case.attachment.download"
 )
 
 // dummyHash is compared against when the username is unknown, so that the answer

@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -100,31 +99,128 @@ type caseView struct {
 	WorkflowURL    string // "" when no Temporal UI is configured
 	Events         []eventRow
 	Timings        []timingRow
+	Attachments    []attachmentRow
 
-	// CanComplete shows the completion form: the viewer holds the open case.
-	CanComplete bool
-	Answer      string             // the answer typed before a refused completion
-	ErrorKey    string             // why the completion was refused
-	FieldErrors []dimos.FieldError // which fields were wrong, and why
+	// State is where the workflow says the case stands, nil when it could not be
+	// asked; StateKey then explains why, and the page goes on without the clocks.
+	State    *workflows.CaseState
+	StateKey string
+	Clocks   []clockRow
+
+	// Can says which lifecycle forms the viewer may use now; Employees and Services
+	// are the choices of the assign and transfer forms.
+	Can       can
+	Employees []option
+	Services  []option
+	// DoneKey is the notice of a decision just taken (?done=…).
+	DoneKey string
+	// Failed is the form whose decision was refused, with what was typed and why;
+	// forms holds every other form with its defaults.
+	Failed formState
+	forms  map[string]formState
 }
 
-// AnswerInvalid reports whether the refusal concerned the answer field.
-func (v caseView) AnswerInvalid() bool {
-	for _, f := range v.FieldErrors {
-		if f.Field == "answer" {
-			return true
-		}
+// Form returns the named form as the page should show it: as it was posted when its
+// decision was refused, otherwise with its defaults.
+func (v caseView) Form(name string) formState {
+	if v.Failed.Name == name {
+		return v.Failed
+	}
+	if f, ok := v.forms[name]; ok {
+		return f
+	}
+	return formState{Name: name}
+}
+
+// StrayErrorKey is the refusal of a form the page no longer shows (the decision
+// changed what the viewer may do, or the refusal was about access), so that the
+// reason still appears.
+func (v caseView) StrayErrorKey() string {
+	if v.Failed.Name == "" || v.Can.shows(v.Failed.Name) {
+		return ""
+	}
+	return v.Failed.ErrorKey
+}
+
+// can lists the lifecycle forms the viewer may use on the case in its stage.
+type can struct {
+	// The holder's decisions.
+	Assign           bool
+	Transfer         bool
+	RequestInfo      bool
+	DueDate          bool
+	RegisterProtocol bool
+	Complete         bool
+	Reject           bool
+	// Every member's.
+	Comment       bool
+	CommentPublic bool // a comment may be shown to the citizen (not on a closed case)
+	Attach        bool
+}
+
+// Any reports whether any form shows.
+func (k can) Any() bool {
+	return k.Assign || k.Transfer || k.RequestInfo || k.DueDate || k.RegisterProtocol || k.Complete ||
+		k.Reject || k.Comment || k.Attach
+}
+
+// More reports whether any of the rarer decisions, folded away on the page, shows.
+func (k can) More() bool {
+	return k.Assign || k.Transfer || k.RequestInfo || k.DueDate || k.RegisterProtocol || k.Reject
+}
+
+func (k can) shows(form string) bool {
+	switch form {
+	case "assign":
+		return k.Assign
+	case "transfer":
+		return k.Transfer
+	case "comment":
+		return k.Comment
+	case "request-info":
+		return k.RequestInfo
+	case "due-date":
+		return k.DueDate
+	case "register-protocol":
+		return k.RegisterProtocol
+	case "complete":
+		return k.Complete
+	case "reject":
+		return k.Reject
+	case "attachments":
+		return k.Attach
 	}
 	return false
 }
 
+// option is one choice of a select.
+type option struct {
+	Value string
+	Label string
+}
+
 type eventRow struct {
-	At       time.Time
-	LabelKey string // catalogue key, or the raw type when the catalogue lacks it
-	Actor    string // "" for the system or the citizen
-	Service  string
-	Body     string
-	Public   bool
+	At        time.Time
+	LabelKey  string // catalogue key, or the raw type when the catalogue lacks it
+	Actor     string // "" for the system or the citizen
+	Service   string
+	Employee  string // the employee the event concerns, e.g. the new assignee
+	Body      string
+	Public    bool
+	ByCitizen bool
+}
+
+// Class marks the row of an event the citizen wrote, and of one the citizen does not
+// see.
+func (r eventRow) Class() string {
+	var c []string
+	if r.ByCitizen {
+		c = append(c, "event-citizen")
+	}
+	if !r.Public {
+		c = append(c, "event-internal")
+	}
+	return strings.Join(c, " ")
 }
 
 type timingRow struct {
@@ -136,7 +232,49 @@ type timingRow struct {
 	Duration  time.Duration
 }
 
-// casePage shows every field of a case, its timeline and stage timings.
+type clockRow struct {
+	NameKey   string // clock.<name>, or the raw name when the catalogue lacks it
+	Days      float64
+	Deadline  time.Time
+	MetAt     time.Time
+	Warned    bool
+	Breached  bool
+	Escalated bool
+}
+
+// DaysKey is the catalogue key that reads the target: one working day, or many.
+func (r clockRow) DaysKey() string {
+	if r.Days == 1 {
+		return "console.clocks.day"
+	}
+	return "console.clocks.days"
+}
+
+// Met reports whether the target was reached.
+func (r clockRow) Met() bool { return !r.MetAt.IsZero() }
+
+// Paused reports whether the clock stands still with no deadline (the office waits
+// for the citizen, or the case is finished).
+func (r clockRow) Paused() bool { return r.MetAt.IsZero() && r.Deadline.IsZero() }
+
+type attachmentRow struct {
+	ID          int64
+	Name        string
+	ContentType string
+	Size        int64
+	By          string // the employee who uploaded it; "" for the citizen
+	ByCitizen   bool
+	Public      bool
+	At          time.Time
+	URL         string
+}
+
+// stateTimeout bounds the question to the workflow, so that a Temporal that does not
+// answer slows the page down by this much at most.
+const stateTimeout = 3 * time.Second
+
+// casePage shows every field of a case, its clocks, attachments, timeline and stage
+// timings, and the forms of the decisions the viewer may take.
 func (con *Console) casePage(c *fiber.Ctx) error {
 	st := staffOf(c)
 	cs, err := con.caseFor(c, st, actViewCase)
@@ -147,47 +285,15 @@ func (con *Console) casePage(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
+	if d, ok := con.decision(c.Query("done")); ok {
+		v.DoneKey = d.notice
+	}
 	return con.render(c, fiber.StatusOK, "case", v)
 }
 
-// complete sends the assignee's answer to the case workflow. A decision the workflow
-// refuses re-renders the case with the reason and the typed answer, so nothing the
-// clerk wrote is lost.
-func (con *Console) complete(c *fiber.Ctx) error {
-	st := staffOf(c)
-	cs, err := con.caseFor(c, st, actCompleteCase)
-	if err != nil {
-		return con.fail(c, err)
-	}
-	answer := strings.Clone(c.FormValue("answer"))
-	by := dimos.Actor{EmployeeID: st.me.ID, Name: st.me.FullName, Role: st.me.Role, ServiceID: st.me.ServiceID}
-	err = con.cfg.Work.Complete(c.UserContext(), cs.Number, by, answer)
-	if err == nil {
-		con.audit(c, dimos.AuditEntry{EmployeeID: st.me.ID, Action: auditComplete, Target: cs.Number})
-		return c.Redirect(casePath(cs.Number), fiber.StatusSeeOther)
-	}
-
-	status := fiber.StatusInternalServerError
-	var refused *dimos.Error
-	if errors.As(err, &refused) && refused.Code != dimos.EINTERNAL {
-		status = dimos.HTTPStatus(refused.Code)
-	} else {
-		refused = nil
-		con.log.Error("console: complete case", "case", cs.Number, "employee", st.me.ID, "err", err)
-	}
-	v, verr := con.caseView(c, st, cs)
-	if verr != nil {
-		return con.fail(c, verr)
-	}
-	v.Answer, v.ErrorKey = answer, errorKey(err)
-	if refused != nil {
-		v.FieldErrors = refused.Fields
-	}
-	return con.render(c, status, "case", v)
-}
-
 // caseView gathers what the case page shows. Names of services and employees that no
-// longer exist show as their ids rather than failing the page.
+// longer exist show as their ids rather than failing the page, and a workflow that
+// does not answer costs only the clocks.
 func (con *Console) caseView(c *fiber.Ctx, st *signedIn, cs *dimos.Case) (caseView, error) {
 	ctx := c.UserContext()
 	v := caseView{
@@ -199,7 +305,6 @@ func (con *Console) caseView(c *fiber.Ctx, st *signedIn, cs *dimos.Case) (caseVi
 		StatusKey:      "status." + string(cs.Status),
 		CitizenLangKey: "console.lang.name." + i18n.Lang(cs.Lang),
 		WorkflowID:     workflows.WorkflowID(cs.Number),
-		CanComplete:    !cs.Stage.Terminal() && allowed(st.me, actCompleteCase, cs),
 	}
 	if con.cfg.TemporalUIURL != "" {
 		v.WorkflowURL = con.cfg.TemporalUIURL + "/namespaces/" + url.PathEscape(con.cfg.Namespace) +
@@ -217,17 +322,56 @@ func (con *Console) caseView(c *fiber.Ctx, st *signedIn, cs *dimos.Case) (caseVi
 		return v, err
 	}
 
+	v.State, v.StateKey = con.state(ctx, cs)
+	if v.State != nil {
+		for _, k := range v.State.Clocks {
+			if k.Days <= 0 {
+				continue // no target on this clock
+			}
+			row := clockRow{NameKey: k.Name, Days: k.Days, Deadline: k.Deadline, MetAt: k.MetAt,
+				Warned: k.Warned, Breached: k.Breached, Escalated: k.Escalated}
+			if key := "clock." + k.Name; i18n.Has(key) {
+				row.NameKey = key
+			}
+			v.Clocks = append(v.Clocks, row)
+		}
+	}
+
+	if con.cfg.Attachments != nil {
+		atts, err := con.cfg.Attachments.CaseAttachments(ctx, cs.ID)
+		if err != nil {
+			return v, fmt.Errorf("case attachments: %w", err)
+		}
+		for _, a := range atts {
+			row := attachmentRow{ID: a.ID, Name: a.Name, ContentType: a.ContentType, Size: a.Size,
+				ByCitizen: a.ByCitizen, Public: a.Public, At: a.CreatedAt,
+				URL: casePath(cs.Number) + "/attachments/" + strconv.FormatInt(a.ID, 10)}
+			if !a.ByCitizen {
+				if row.By, err = names.employee(ctx, a.UploadedBy); err != nil {
+					return v, err
+				}
+			}
+			v.Attachments = append(v.Attachments, row)
+		}
+	}
+
 	events, err := con.cfg.Cases.CaseEvents(ctx, cs.ID)
 	if err != nil {
 		return v, fmt.Errorf("case events: %w", err)
 	}
 	for _, e := range events {
-		row := eventRow{At: e.At, LabelKey: e.Type, Actor: e.ActorName, Service: e.Service, Body: e.Body, Public: e.Public}
+		row := eventRow{At: e.At, LabelKey: e.Type, Actor: e.ActorName, Service: e.Service, Body: e.Body,
+			Public: e.Public, ByCitizen: e.ByCitizen}
 		if key := "event." + e.Type; i18n.Has(key) {
 			row.LabelKey = key
 		}
 		if row.Actor == "" && e.ActorID != 0 {
 			if row.Actor, err = names.employee(ctx, e.ActorID); err != nil {
+				return v, err
+			}
+		}
+		if e.EmployeeID != 0 && e.EmployeeID != e.ActorID {
+			if row.Employee, err = names.employee(ctx, e.EmployeeID); err != nil {
 				return v, err
 			}
 		}
@@ -254,7 +398,90 @@ func (con *Console) caseView(c *fiber.Ctx, st *signedIn, cs *dimos.Case) (caseVi
 		}
 		v.Timings = append(v.Timings, row)
 	}
+
+	v.Can = con.can(st.me, cs, v.State)
+	if err := con.choices(ctx, &v); err != nil {
+		return v, err
+	}
+	v.forms = defaultForms(cs)
 	return v, nil
+}
+
+// state asks the workflow where the case stands. Its failure is not the page's: a
+// workflow that has ended, or a Temporal that is down, leaves the page without the
+// clocks and with a short notice (the key returned).
+func (con *Console) state(ctx context.Context, cs *dimos.Case) (*workflows.CaseState, string) {
+	if cs.WorkflowStartedAt.IsZero() {
+		return nil, "console.clocks.not_started"
+	}
+	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
+	defer cancel()
+	s, err := con.cfg.Work.State(ctx, cs.Number)
+	switch {
+	case err == nil:
+		return &s, ""
+	case dimos.ErrorCode(err) == dimos.ENOTFOUND:
+		return nil, "console.clocks.ended"
+	}
+	con.log.Warn("console: case state", "case", cs.Number, "err", err)
+	return nil, "console.clocks.unavailable"
+}
+
+// can decides which forms the case page shows: the access policy (allowed) for who,
+// and the stage for when, as the workflow's validators do.
+func (con *Console) can(me *dimos.Employee, cs *dimos.Case, state *workflows.CaseState) can {
+	routed := cs.Stage != dimos.StageReceived && cs.Stage != dimos.StageAwaitingProtocol
+	open := routed && !cs.Stage.Terminal()
+	holder := func(act action) bool { return open && allowed(me, act, cs) }
+	registered := cs.Protocol.Number != "" ||
+		state != nil && (state.Protocol.Number != "" || state.ProtocolFailed)
+	k := can{
+		Assign:           holder(actAssign) && con.cfg.Staff != nil,
+		Transfer:         holder(actTransfer) && con.cfg.Services != nil,
+		RequestInfo:      holder(actRequestInfo) && cs.Stage != dimos.StageWaitingCitizen,
+		DueDate:          holder(actSetDueDate),
+		RegisterProtocol: holder(actRegisterProtocol) && !registered,
+		Complete:         holder(actCompleteCase),
+		Reject:           holder(actReject),
+		Comment:          routed && allowed(me, actComment, cs),
+		Attach:           !cs.Stage.Terminal() && allowed(me, actAttach, cs) && con.cfg.Attachments != nil,
+	}
+	k.CommentPublic = k.Comment && !cs.Stage.Terminal()
+	return k
+}
+
+// choices fills the selects of the assign and transfer forms, when they show: the
+// employees of the holding service who may take the case (not the desk, not the
+// current assignee) and the other services.
+func (con *Console) choices(ctx context.Context, v *caseView) error {
+	cs := v.Case
+	if v.Can.Assign {
+		emps, err := con.cfg.Staff.ServiceEmployees(ctx, cs.ServiceID)
+		if err != nil {
+			return fmt.Errorf("service employees: %w", err)
+		}
+		for _, e := range emps {
+			if !e.Active || e.Role == dimos.RoleDesk || e.ID == cs.AssigneeID {
+				continue
+			}
+			v.Employees = append(v.Employees, option{Value: strconv.FormatInt(e.ID, 10),
+				Label: i18n.T(v.Lang, "console.assign.option", orDefault(e.FullName, e.Username), i18n.T(v.Lang, "role."+string(e.Role)))})
+		}
+	}
+	if v.Can.Transfer {
+		svcs, err := con.cfg.Services.Services(ctx)
+		if err != nil {
+			return fmt.Errorf("services: %w", err)
+		}
+		for _, s := range svcs {
+			if s.ID == cs.ServiceID {
+				continue
+			}
+			v.Services = append(v.Services, option{Value: strconv.FormatInt(s.ID, 10),
+				Label: orDefault(bilingual{s.NameEL, s.NameEN}.name(v.Lang), s.Code)})
+		}
+	}
+	return nil
 }
 
 // namer looks up names in the directory once per request.

@@ -1,14 +1,17 @@
 // Package console is the staff console of dimos: a server-rendered Fiber app in which
 // clerks sign in, work the inbox of cases assigned to them, read a case with its
-// timeline and stage timings, and complete it with the municipality's answer.
+// timeline, clocks, attachments and stage timings, and take the decisions of its
+// lifecycle: assign, transfer, comment, ask the citizen, set a due date, register it
+// in the protocol, attach files, complete or reject it.
 //
 // Pages are html/template views embedded in the binary, Greek first and English
 // second; every sentence on them comes from the i18n catalogue. Decisions on a case are
-// not written here: they go to the case's workflow through dimos.CaseWork, which owns
-// the case's state.
+// not written here: they go to the case's workflow as Updates through Work, since the
+// workflow owns the case's state and its validators have the last word.
 package console
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"time"
@@ -16,7 +19,26 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dimos"
+	"dimos/workflows"
 )
+
+// Work carries decisions to the case workflows; workflows.Dispatcher implements it.
+type Work interface {
+	Update(ctx context.Context, number, name string, req any) (workflows.Done, error)
+	State(ctx context.Context, number string) (workflows.CaseState, error)
+}
+
+var _ Work = workflows.Dispatcher{}
+
+// ServiceStaff lists the active employees of a service, for the assign form.
+type ServiceStaff interface {
+	ServiceEmployees(ctx context.Context, serviceID int64) ([]*dimos.Employee, error)
+}
+
+// ServiceList lists the municipality's services, for the transfer form.
+type ServiceList interface {
+	Services(ctx context.Context) ([]*dimos.Service, error)
+}
 
 // Config holds what the console needs. The interfaces are implemented elsewhere
 // (postgres/, workflows/) and wired in cmd/.
@@ -26,8 +48,15 @@ type Config struct {
 	Sessions  dimos.SessionStore
 	Audit     dimos.AuditLog
 	Throttle  dimos.Throttle
-	Work      dimos.CaseWork // staff decisions go to the case workflow through this
-	Logger    *slog.Logger
+	Work      Work // staff decisions go to the case workflow through this
+	// Attachments keeps the files of cases; nil hides the upload form and the list.
+	Attachments dimos.AttachmentStore
+	// Staff and Services feed the assign and transfer forms. Nil means the
+	// Directory, when it has the method (postgres.DB does); a form whose list has no
+	// source is not shown.
+	Staff    ServiceStaff
+	Services ServiceList
+	Logger   *slog.Logger
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
@@ -77,6 +106,12 @@ func New(cfg Config) *Console {
 		con.cfg.Namespace = "default"
 	}
 	con.cfg.TemporalUIURL = strings.TrimRight(con.cfg.TemporalUIURL, "/")
+	if con.cfg.Staff == nil {
+		con.cfg.Staff, _ = cfg.Directory.(ServiceStaff)
+	}
+	if con.cfg.Services == nil {
+		con.cfg.Services, _ = cfg.Directory.(ServiceList)
+	}
 	con.views = mustParseViews()
 	dummyHash() // now, not on the first unknown username, whose answer would then be slower
 	return con
@@ -96,7 +131,10 @@ func (con *Console) Mount(app fiber.Router) {
 	g.Post("/signout", con.staff(actSignOut), con.checkCSRF, con.signout)
 	g.Get("/inbox", con.staff(actViewInbox), con.inbox)
 	g.Get("/cases/:number", con.staff(actViewCase), con.casePage)
-	g.Post("/cases/:number/complete", con.staff(actCompleteCase), con.checkCSRF, con.complete)
+	g.Get("/cases/:number/attachments/:id", con.staff(actDownload), con.download)
+	for _, d := range con.decisions() {
+		g.Post("/cases/:number/"+d.name, con.staff(d.act), con.checkCSRF, con.decide(d))
+	}
 	// Anything else under /console gets the console's own 404 page, in the reader's
 	// language, rather than the framework's plain text.
 	g.Use(con.notFound)

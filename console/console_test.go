@@ -13,6 +13,7 @@ import (
 
 	"dimos"
 	"dimos/i18n"
+	"dimos/workflows"
 )
 
 func TestSignin(t *testing.T) {
@@ -200,7 +201,7 @@ func TestCSRF(t *testing.T) {
 		})
 	}
 	if calls := h.work.called(); len(calls) != 0 {
-		t.Errorf("Work.Complete called without a valid token: %+v", calls)
+		t.Errorf("Work.Update called without a valid token: %+v", calls)
 	}
 	if h.sessions.count() != 2 || len(h.audit.find("signout")) != 0 {
 		t.Error("a session ended without a valid token")
@@ -395,14 +396,13 @@ func TestComplete(t *testing.T) {
 		token := b.csrf(t, "/console/cases/"+numPothole)
 		p := b.post(t, complete, url.Values{"_csrf": {token}, "answer": {"Η λακκούβα επισκευάστηκε στις 3/3."}})
 		wantStatus(t, p, http.StatusSeeOther)
-		wantLocation(t, p, "/console/cases/"+numPothole)
-		want := []completeCall{{
-			Number: numPothole,
+		wantLocation(t, p, "/console/cases/"+numPothole+"?done=complete")
+		want := []updateCall{{Number: numPothole, Name: "complete", Req: workflows.CompleteRequest{
 			By:     dimos.Actor{EmployeeID: idMaria, Name: "Μαρία Παπαδοπούλου", Role: dimos.RoleClerk, ServiceID: svcTechnical},
 			Answer: "Η λακκούβα επισκευάστηκε στις 3/3.",
-		}}
+		}}}
 		if got := h.work.called(); !reflect.DeepEqual(got, want) {
-			t.Errorf("Work.Complete calls:\n got %+v\nwant %+v", got, want)
+			t.Errorf("Work.Update calls:\n got %+v\nwant %+v", got, want)
 		}
 		if got := h.audit.find("case.complete"); len(got) != 1 || got[0].Target != numPothole || got[0].EmployeeID != idMaria {
 			t.Errorf("audit: %+v", got)
@@ -687,7 +687,7 @@ func TestSecurityHeaders(t *testing.T) {
 // that were shown instead of their sentences, which is how i18n.T reports a missing
 // translation.
 func TestCatalogue(t *testing.T) {
-	rawKey := regexp.MustCompile(`\b(console|error|field|status|kind|stage|channel|event|role)\.[a-z_]+(\.[a-z_]+)*\b`)
+	rawKey := regexp.MustCompile(`\b(console|error|field|status|kind|stage|channel|event|role|clock)\.[a-z_]+(\.[a-z_]+)*\b`)
 	for _, lang := range []string{"el", "en"} {
 		t.Run(lang, func(t *testing.T) {
 			h := newHarness(t)
@@ -700,6 +700,43 @@ func TestCatalogue(t *testing.T) {
 			token := b.csrf(t, "/console/inbox")
 			giorgos := h.signedIn(t, "giorgos")
 			giorgos.get(t, "/console/lang/"+lang)
+			h.work.state = workflows.CaseState{InfoDeadline: h.clock.Now(), ReopenUntil: h.clock.Now(), ProtocolFailed: true,
+				Clocks: []workflows.Clock{
+					{Name: "assign", Days: 1, MetAt: h.clock.Now()},
+					{Name: "response", Days: 2, Deadline: h.clock.Now(), Warned: true, Breached: true, Escalated: true},
+					{Name: "completion", Days: 3},
+					{Name: "statutory", Days: 50, Deadline: h.clock.Now()},
+				}}
+			h.cases.events[1] = append(h.cases.events[1],
+				dimos.CaseEvent{Type: "citizen_comment", ByCitizen: true, Body: "x"},
+				dimos.CaseEvent{Type: "assigned", ActorID: idMaria, EmployeeID: idGiorgos})
+			h.cases.cases[numPothole].Rating = 5
+			h.cases.cases[numPothole].DueDate = h.clock.Now()
+			for _, a := range []*dimos.Attachment{
+				{AttachmentRef: dimos.AttachmentRef{Name: "a.pdf", ContentType: "application/pdf", Size: 3 << 20}, CaseID: 1, UploadedBy: idMaria},
+				{AttachmentRef: dimos.AttachmentRef{Name: "b.png", ContentType: "image/png", Size: 3 << 10}, CaseID: 1, ByCitizen: true, Public: true},
+				{AttachmentRef: dimos.AttachmentRef{Name: "c.txt", ContentType: "text/plain; charset=utf-8", Size: 12}, CaseID: 1},
+				{AttachmentRef: dimos.AttachmentRef{Name: "d.xlsx", ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}, CaseID: 1},
+				{AttachmentRef: dimos.AttachmentRef{Name: "e.odt", ContentType: "application/vnd.oasis.opendocument.text"}, CaseID: 1},
+				{AttachmentRef: dimos.AttachmentRef{Name: "f.bin", ContentType: "application/vnd.ms-cab-compressed"}, CaseID: 1},
+			} {
+				h.files.SaveAttachment(t.Context(), a) //nolint:errcheck // the fake does not fail
+			}
+			dimitra := h.signedIn(t, "dimitra")
+			dimitra.get(t, "/console/lang/"+lang)
+			var refusals []page
+			for _, r := range routes {
+				f := url.Values{"_csrf": {token}}
+				for k, v := range r.form {
+					f[k] = v
+				}
+				refusals = append(refusals, b.post(t, "/console/cases/"+numPothole+"/"+r.route, f))
+			}
+			refusals = append(refusals,
+				b.post(t, "/console/cases/"+numPothole+"/due-date", url.Values{"_csrf": {token}, "due_date": {"x"}, "due_time": {"y"}}),
+				b.upload(t, "/console/cases/"+numPothole+"/attachments", url.Values{"_csrf": {token}}, "x.exe", exeFile),
+				b.upload(t, "/console/cases/"+numCompleted+"/attachments", url.Values{"_csrf": {token}}, "x.pdf", pdfFile),
+			)
 			pages := []page{
 				anon.get(t, "/console/signin"),
 				anon.signIn(t, "maria", "λάθος"),
@@ -711,7 +748,13 @@ func TestCatalogue(t *testing.T) {
 				b.get(t, "/console/cases/2026-999999"),
 				b.get(t, "/console/nowhere"),
 				b.post(t, "/console/cases/"+numPothole+"/complete", url.Values{"_csrf": {token}, "answer": {""}}),
+				b.get(t, "/console/cases/"+numPothole+"?done=register-protocol"),
+				b.get(t, "/console/cases/"+numLight),
+				b.get(t, "/console/cases/"+numPothole+"/attachments/999"),
+				dimitra.get(t, "/console/cases/"+numPothole),
+				giorgos.get(t, "/console/cases/"+numPothole),
 			}
+			pages = append(pages, refusals...)
 			for _, p := range pages {
 				body := strings.ReplaceAll(p.Body, "console.css", "")
 				if k := rawKey.FindString(body); k != "" {

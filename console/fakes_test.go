@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"dimos"
+	"dimos/workflows"
 )
 
 var errNotFound = dimos.Errorf(dimos.ENOTFOUND, "error.not_found")
@@ -103,6 +104,7 @@ func (f *fakeCases) ApplyChange(ctx context.Context, ch dimos.CaseChange) error 
 func (f *fakeCases) LeastLoadedClerk(ctx context.Context, serviceID int64) (int64, error) {
 	return 0, dimos.Errorf(dimos.ENOTFOUND, "error.not_found")
 }
+func (f *fakeCases) AccessKeyHash(ctx context.Context, caseID int64) ([]byte, error) { return nil, nil }
 
 type fakeDirectory struct {
 	mu         sync.Mutex
@@ -163,6 +165,31 @@ func (f *fakeDirectory) EmployeesByRole(ctx context.Context, role dimos.Role) ([
 
 func (f *fakeDirectory) RoutingForService(ctx context.Context, serviceID int64) (dimos.Routing, error) {
 	return dimos.Routing{}, dimos.Errorf(dimos.ENOTFOUND, "error.service.not_found")
+}
+
+// ServiceEmployees lists a service's employees, active or not, by id: the console
+// must itself leave out whom a case cannot go to.
+func (f *fakeDirectory) ServiceEmployees(ctx context.Context, serviceID int64) ([]*dimos.Employee, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*dimos.Employee
+	for _, e := range f.employees {
+		if e.ServiceID == serviceID {
+			cp := *e
+			out = append(out, &cp)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func (f *fakeDirectory) Services(ctx context.Context) ([]*dimos.Service, error) {
+	var out []*dimos.Service
+	for _, s := range f.services {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }
 
 func (f *fakeDirectory) setActive(id int64, active bool) {
@@ -282,27 +309,97 @@ func (f *fakeThrottle) count(key string) int {
 	return len(f.failures[key])
 }
 
-type completeCall struct {
+// updateCall is one Work.Update the console made.
+type updateCall struct {
 	Number string
-	By     dimos.Actor
-	Answer string
+	Name   string
+	Req    any
 }
 
+// fakeWork records the updates it is sent and answers State with a fixed state.
 type fakeWork struct {
+	mu       sync.Mutex
+	calls    []updateCall
+	err      error // returned by Update
+	state    workflows.CaseState
+	stateErr error // returned by State
+	asked    int   // State calls
+}
+
+func (f *fakeWork) Update(ctx context.Context, number, name string, req any) (workflows.Done, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, updateCall{number, name, req})
+	if f.err != nil {
+		return workflows.Done{}, f.err
+	}
+	return workflows.Done{At: time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)}, nil
+}
+
+func (f *fakeWork) State(ctx context.Context, number string) (workflows.CaseState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked++
+	if f.stateErr != nil {
+		return workflows.CaseState{}, f.stateErr
+	}
+	s := f.state
+	s.Number = number
+	return s, nil
+}
+
+func (f *fakeWork) called() []updateCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]updateCall(nil), f.calls...)
+}
+
+// fakeAttachments keeps files in memory; ids count from 100 so that they never
+// match a case id by chance.
+type fakeAttachments struct {
 	mu    sync.Mutex
-	calls []completeCall
-	err   error
+	files map[int64]*dimos.Attachment
+	next  int64
 }
 
-func (f *fakeWork) Complete(ctx context.Context, number string, by dimos.Actor, answer string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, completeCall{number, by, answer})
-	return f.err
+func newFakeAttachments() *fakeAttachments {
+	return &fakeAttachments{files: map[int64]*dimos.Attachment{}, next: 100}
 }
 
-func (f *fakeWork) called() []completeCall {
+func (f *fakeAttachments) SaveAttachment(ctx context.Context, a *dimos.Attachment) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]completeCall(nil), f.calls...)
+	f.next++
+	a.ID = f.next
+	cp := *a
+	f.files[a.ID] = &cp
+	return nil
 }
+
+func (f *fakeAttachments) Attachment(ctx context.Context, id int64) (*dimos.Attachment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.files[id]
+	if !ok {
+		return nil, dimos.Errorf(dimos.ENOTFOUND, "error.attachment.not_found")
+	}
+	cp := *a
+	return &cp, nil
+}
+
+func (f *fakeAttachments) CaseAttachments(ctx context.Context, caseID int64) ([]dimos.Attachment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []dimos.Attachment
+	for _, a := range f.files {
+		if a.CaseID == caseID {
+			cp := *a
+			cp.Data = nil
+			out = append(out, cp)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func (f *fakeAttachments) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.files) }

@@ -1,8 +1,10 @@
 package console
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,11 +28,15 @@ const (
 	idNikos   = 2 // clerk of Cleaning, holds case 2
 	idEleni   = 3 // manager, no service
 	idGiorgos = 4 // clerk of Technical Services, holds nothing
+	idDimitra = 5 // director of Technical Services
+	idKostas  = 6 // service desk of Technical Services: never an assignee
+	idPetros  = 7 // former clerk of Technical Services, inactive
 )
 
 const (
 	svcTechnical = 1
 	svcCleaning  = 2
+	svcWater     = 3
 )
 
 // Case numbers of the test municipality.
@@ -58,6 +64,7 @@ type harness struct {
 	audit    *fakeAudit
 	throttle *fakeThrottle
 	work     *fakeWork
+	files    *fakeAttachments
 }
 
 func newHarness(t *testing.T, configure ...func(*Config)) *harness {
@@ -68,6 +75,7 @@ func newHarness(t *testing.T, configure ...func(*Config)) *harness {
 		audit:    &fakeAudit{},
 		throttle: &fakeThrottle{failures: map[string][]time.Time{}},
 		work:     &fakeWork{},
+		files:    newFakeAttachments(),
 	}
 	emp := func(id int64, username, name string, role dimos.Role, svc int64) *dimos.Employee {
 		return &dimos.Employee{ID: id, Username: username, FullName: name, Role: role, ServiceID: svc,
@@ -79,10 +87,14 @@ func newHarness(t *testing.T, configure ...func(*Config)) *harness {
 			idNikos:   emp(idNikos, "nikos", "Νίκος Γεωργίου", dimos.RoleClerk, svcCleaning),
 			idEleni:   emp(idEleni, "eleni", "Ελένη Σταυράκη", dimos.RoleManager, 0),
 			idGiorgos: emp(idGiorgos, "giorgos", "Γιώργος Μανουσάκης", dimos.RoleClerk, svcTechnical),
+			idDimitra: emp(idDimitra, "dimitra", "Δήμητρα Κλάδου", dimos.RoleDirector, svcTechnical),
+			idKostas:  emp(idKostas, "kostas", "Κώστας Γκισές", dimos.RoleDesk, svcTechnical),
+			idPetros:  emp(idPetros, "petros", "Πέτρος Συνταξιούχος", dimos.RoleClerk, svcTechnical),
 		},
 		services: map[int64]*dimos.Service{
 			svcTechnical: {ID: svcTechnical, Code: "TECH", NameEL: "Τεχνικές Υπηρεσίες", NameEN: "Technical Services"},
 			svcCleaning:  {ID: svcCleaning, Code: "CLEAN", NameEL: "Καθαριότητα", NameEN: "Cleaning"},
+			svcWater:     {ID: svcWater, Code: "WATER", NameEL: "Ύδρευση", NameEN: "Water supply"},
 		},
 		categories: []*dimos.Category{
 			{Code: "roads", NameEL: "Οδοποιία", NameEN: "Roads", ServiceID: svcTechnical},
@@ -135,10 +147,12 @@ func newHarness(t *testing.T, configure ...func(*Config)) *harness {
 		Audit:         h.audit,
 		Throttle:      h.throttle,
 		Work:          h.work,
+		Attachments:   h.files,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:           h.clock.Now,
 		TemporalUIURL: "http://127.0.0.1:8233/",
 	}
+	h.dir.employees[idPetros].Active = false
 	for _, f := range configure {
 		f(&cfg)
 	}
@@ -170,12 +184,18 @@ func (b *browser) do(t *testing.T, method, target string, form url.Values) page 
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return b.send(t, req)
+}
+
+// send makes a request with the browser's cookies and keeps the ones it gets back.
+func (b *browser) send(t *testing.T, req *http.Request) page {
+	t.Helper()
 	for name, value := range b.jar {
 		req.AddCookie(&http.Cookie{Name: name, Value: value})
 	}
 	resp, err := b.h.app.Test(req, -1)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, target, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -190,6 +210,33 @@ func (b *browser) do(t *testing.T, method, target string, form url.Values) page 
 		}
 	}
 	return page{resp, string(raw)}
+}
+
+// upload posts a multipart form with one file, as a browser sends the attach form.
+func (b *browser) upload(t *testing.T, target string, fields url.Values, filename string, data []byte) page {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, vs := range fields {
+		for _, v := range vs {
+			if err := w.WriteField(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if filename != "" {
+		fw, err := w.CreateFormFile("file", filename)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(data) //nolint:errcheck // a bytes.Buffer does not fail
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", target, &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	return b.send(t, req)
 }
 
 func (b *browser) get(t *testing.T, target string) page {

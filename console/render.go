@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"io/fs"
 	"path"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 	_ "time/tzdata" // Europe/Athens without the system's zoneinfo (containers)
@@ -63,9 +65,63 @@ func funcs(lang string) template.FuncMap {
 			}
 			return t.In(athens).Format("02/01/2006 15:04")
 		},
-		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"dur": func(d time.Duration) string { return duration(lang, d) },
+		// day shows a date alone, for protocol dates.
+		"day": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(athens).Format("02/01/2006")
+		},
+		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"dur":  func(d time.Duration) string { return duration(lang, d) },
+		"size": func(n int64) string { return fileSize(lang, n) },
+		"num":  func(f float64) string { return decimal(lang, f, -1) },
+		// fileType is the catalogue key that names a content type for people.
+		"fileType": fileTypeKey,
 	}
+}
+
+// fileTypeKey names the kinds of file dimos.NewAttachment accepts.
+func fileTypeKey(contentType string) string {
+	ct, _, _ := strings.Cut(contentType, ";")
+	switch {
+	case ct == "application/pdf":
+		return "console.filetype.pdf"
+	case strings.HasPrefix(ct, "image/"):
+		return "console.filetype.image"
+	case ct == "text/plain":
+		return "console.filetype.text"
+	case strings.Contains(ct, "spreadsheet"):
+		return "console.filetype.spreadsheet"
+	case strings.Contains(ct, "wordprocessing"), strings.Contains(ct, "opendocument.text"):
+		return "console.filetype.document"
+	}
+	return "console.filetype.other"
+}
+
+// fileSize renders a size in bytes the way a file manager does.
+func fileSize(lang string, n int64) string {
+	switch {
+	case n >= 1<<20:
+		return i18n.T(lang, "console.size.mb", decimal(lang, float64(n)/(1<<20), 1))
+	case n >= 1<<10:
+		return i18n.T(lang, "console.size.kb", decimal(lang, float64(n)/(1<<10), 0))
+	default:
+		return i18n.T(lang, "console.size.bytes", n)
+	}
+}
+
+// decimal renders f with prec decimals (-1: as few as needed, none when whole), with
+// a decimal comma in Greek.
+func decimal(lang string, f float64, prec int) string {
+	s := strconv.FormatFloat(f, 'f', prec, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if lang == i18n.Greek {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
 }
 
 // duration renders d to the minute, in the largest two units that matter.

@@ -4,20 +4,18 @@
 package intake
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
+	"mime"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
 	"dimos"
 	"dimos/i18n"
+	"dimos/jsonapi"
 	"dimos/workflows"
 )
 
@@ -36,6 +34,9 @@ type Config struct {
 	Attachments dimos.AttachmentStore
 	// Throttle slows down guessing of case keys.
 	Throttle dimos.Throttle
+	// Citizen returns the signed-in citizen of a request (account.API's
+	// CitizenFromRequest); nil when dimos runs without accounts.
+	Citizen func(*fiber.Ctx) (*dimos.Citizen, error)
 }
 
 // Work is the part of the workflow client the citizen API needs.
@@ -71,49 +72,11 @@ func (a *API) Mount(r fiber.Router) {
 	v1.Post("/cases/:number/reopen", a.reopen)
 }
 
-// text is a sentence in both languages, Greek first.
-type text struct {
-	EL string `json:"el"`
-	EN string `json:"en"`
-}
+type text = jsonapi.Text
 
-func both(key string) text {
-	el, en := i18n.Both(key)
-	return text{el, en}
-}
+func both(key string) text { return jsonapi.Both(key) }
 
-type fieldError struct {
-	Field   string `json:"field"`
-	Code    string `json:"code"`
-	Message text   `json:"message"`
-}
-
-type errorBody struct {
-	Error struct {
-		Code    string       `json:"code"`
-		Message text         `json:"message"`
-		Fields  []fieldError `json:"fields,omitempty"`
-	} `json:"error"`
-}
-
-// fail answers with err translated: its status from the domain code, its message in
-// Greek and English, and every field error. Internal errors are logged, not shown.
-func (a *API) fail(c *fiber.Ctx, err error) error {
-	code := dimos.ErrorCode(err)
-	var body errorBody
-	body.Error.Code = code
-	body.Error.Message = both(dimos.ErrorKey(err))
-	var de *dimos.Error
-	if errors.As(err, &de) {
-		for _, f := range de.Fields {
-			body.Error.Fields = append(body.Error.Fields, fieldError{f.Field, f.Key, both(f.Key)})
-		}
-	}
-	if code == dimos.EINTERNAL {
-		a.cfg.Log.Error("api request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	}
-	return c.Status(dimos.HTTPStatus(code)).JSON(body)
-}
+func (a *API) fail(c *fiber.Ctx, err error) error { return jsonapi.Fail(c, a.cfg.Log, err) }
 
 func (a *API) health(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
@@ -148,7 +111,7 @@ func (a *API) categories(c *fiber.Ctx) error {
 	}
 	out := make([]categoryJSON, 0, len(cats))
 	for _, cat := range cats {
-		out = append(out, categoryJSON{cat.Code, text{cat.NameEL, cat.NameEN}, cat.Kinds})
+		out = append(out, categoryJSON{cat.Code, text{EL: cat.NameEL, EN: cat.NameEN}, cat.Kinds})
 	}
 	c.Set(fiber.HeaderCacheControl, "public, max-age=60")
 	return c.JSON(out)
@@ -168,11 +131,35 @@ type submission struct {
 
 // citizenKinds are the kinds a citizen may file without signing in; certificate
 // applications need a verified account (M3).
+
+// citizen returns the signed-in citizen, if any. Only a request that carries a bearer
+// token, or is JSON (which another site's form cannot send), is taken as the
+// citizen's: a cookie alone would let a foreign page file cases in their name.
+func (a *API) citizen(c *fiber.Ctx) (*dimos.Citizen, error) {
+	if a.cfg.Citizen == nil {
+		return nil, nil
+	}
+	bearer := c.Get(fiber.HeaderAuthorization) != ""
+	mt, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if !bearer && mt != fiber.MIMEApplicationJSON {
+		return nil, nil
+	}
+	cit, err := a.cfg.Citizen(c)
+	if dimos.ErrorCode(err) == dimos.EUNAUTHORIZED && !bearer {
+		return nil, nil // no session: an anonymous or contact-only submission
+	}
+	return cit, err
+}
+
 var citizenKinds = map[dimos.Kind]bool{dimos.KindRequest: true, dimos.KindComplaint: true, dimos.KindSuggestion: true}
 
 func (a *API) submit(c *fiber.Ctx) error {
 	var s submission
-	if err := decodeJSON(c.Body(), &s); err != nil {
+	if err := jsonapi.Decode(c.Body(), &s); err != nil {
+		return a.fail(c, err)
+	}
+	cit, err := a.citizen(c)
+	if err != nil {
 		return a.fail(c, err)
 	}
 	cs := &dimos.Case{
@@ -181,13 +168,16 @@ func (a *API) submit(c *fiber.Ctx) error {
 		DesiredAction: strings.TrimSpace(s.DesiredAction), Anonymous: s.Anonymous,
 		Contact: trimContact(s.Contact), Lang: i18n.Lang(s.Lang),
 	}
-	if len(c.Body()) > maxJSONBody {
-		return a.fail(c, dimos.Errorf(dimos.EINVALID, "error.body.too_large"))
-	}
 	if cs.Anonymous {
 		cs.Contact = dimos.Contact{} // M4: keep nothing the citizen did not have to give
+	} else if cit != nil {
+		// M6: a signed-in citizen's case carries their registered details.
+		cs.CitizenID = cit.ID
+		if cs.Contact == (dimos.Contact{}) {
+			cs.Contact = cit.Contact()
+		}
 	}
-	if err := a.validate(c.UserContext(), cs); err != nil {
+	if err := a.validate(c.UserContext(), cs, cit); err != nil {
 		return a.fail(c, err)
 	}
 	var key string
@@ -212,7 +202,7 @@ func (a *API) submit(c *fiber.Ctx) error {
 }
 
 // validate reports every problem of a submission at once, the category included.
-func (a *API) validate(ctx context.Context, cs *dimos.Case) error {
+func (a *API) validate(ctx context.Context, cs *dimos.Case, cit *dimos.Citizen) error {
 	var fields []dimos.FieldError
 	var de *dimos.Error
 	if err := cs.Validate(); errors.As(err, &de) {
@@ -220,7 +210,10 @@ func (a *API) validate(ctx context.Context, cs *dimos.Case) error {
 	} else if err != nil {
 		return err
 	}
-	if cs.Kind.Valid() && !citizenKinds[cs.Kind] {
+	if cs.Kind == dimos.KindCertificate && !cs.Anonymous && cit != nil && !cit.Verified() {
+		// M3: certificates open only to citizens verified in person.
+		fields = append(fields, dimos.FieldError{Field: "kind", Key: "field.kind.verification"})
+	} else if cs.Kind.Valid() && !citizenKinds[cs.Kind] && !(cs.Kind == dimos.KindCertificate && cit != nil) {
 		fields = append(fields, dimos.FieldError{Field: "kind", Key: "field.kind.unknown"})
 	}
 	if cs.CategoryCode != "" {
@@ -245,36 +238,6 @@ func trimContact(c dimos.Contact) dimos.Contact {
 		FirstName: strings.TrimSpace(c.FirstName), LastName: strings.TrimSpace(c.LastName),
 		Email: strings.TrimSpace(c.Email), Phone: strings.TrimSpace(c.Phone),
 	}
-}
-
-// decodeJSON decodes one JSON object strictly: unknown fields, wrong types and
-// trailing data are the client's errors, reported per field where possible.
-func decodeJSON(body []byte, v any) error {
-	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; refuse it instead,
-	// so that no citizen's text is stored mangled.
-	if !utf8.Valid(body) {
-		return dimos.Errorf(dimos.EINVALID, "error.body.utf8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
-			return dimos.Errorf(dimos.EINVALID, "error.body")
-		}
-		return nil
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		return &dimos.Error{Code: dimos.EINVALID, Key: "error.invalid",
-			Fields: []dimos.FieldError{{Field: typeErr.Field, Key: "field.type"}}}
-	}
-	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-		field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
-		return &dimos.Error{Code: dimos.EINVALID, Key: "error.invalid",
-			Fields: []dimos.FieldError{{Field: field, Key: "field.unknown"}}}
-	}
-	return dimos.Errorf(dimos.EINVALID, "error.body")
 }
 
 func (a *API) status(c *fiber.Ctx) error {

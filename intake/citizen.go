@@ -12,16 +12,13 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dimos"
+	"dimos/jsonapi"
 	"dimos/workflows"
 )
 
 // The citizen's own case: with the access key given at submission, the citizen reads
 // the case, comments and attaches files while it is open, rates the answer and may
 // reopen it (M12, M13, M15). The key is a bearer token; only its hash is stored.
-
-// maxJSONBody bounds the JSON a citizen sends; files go as multipart, up to the
-// attachment limit.
-const maxJSONBody = 64 << 10
 
 // keyThrottle: wrong keys per address within the window before the address is refused.
 const (
@@ -78,12 +75,7 @@ func (a *API) citizenCase(c *fiber.Ctx) (*dimos.Case, error) {
 	return cs, nil
 }
 
-func (a *API) decodeSmall(c *fiber.Ctx, v any) error {
-	if len(c.Body()) > maxJSONBody {
-		return dimos.Errorf(dimos.EINVALID, "error.body.too_large")
-	}
-	return decodeJSON(c.Body(), v)
-}
+func (a *API) decodeSmall(c *fiber.Ctx, v any) error { return jsonapi.Decode(c.Body(), v) }
 
 // update sends a citizen's update to the case workflow; while Temporal is down the
 // citizen is told to try again, and nothing is lost because nothing was accepted.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -189,4 +190,67 @@ func slicesEqual(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestSignedInSubmission: a signed-in citizen's case carries their details and is
+// linked to their account; certificates need a verified one (M3, M6).
+func TestSignedInSubmission(t *testing.T) {
+	db := pgtest.New(t, true)
+	ctx := context.Background()
+	cit := &dimos.Citizen{Username: "eleni", FirstName: "Ελένη", LastName: "Παππά", Email: "eleni@example.gr",
+		MobilePhone: "6900000002", Address: "Εγνατίας 12, Θεσσαλονίκη", Lang: "el"}
+	if err := db.CreateCitizen(ctx, cit); err != nil {
+		t.Fatal(err)
+	}
+	verified := false
+	app := fiber.New()
+	intake.New(intake.Config{Cases: db, Directory: db, Citizen: func(c *fiber.Ctx) (*dimos.Citizen, error) {
+		if c.Get("Authorization") != "Bearer good" {
+			return nil, dimos.Errorf(dimos.EUNAUTHORIZED, "error.unauthorized")
+		}
+		got := *cit
+		if verified {
+			got.VerifiedAt = time.Now()
+		}
+		return &got, nil
+	}}).Mount(app)
+	h := &citizenHarness{app: app, db: db}
+	submit := func(body, token string) (int, map[string]any) {
+		return h.call(t, "POST", "/api/v1/cases", token, "application/json", strings.NewReader(body))
+	}
+	const noContact = `{"kind":"complaint","category":"cleaning","subject":"Σκουπίδια","text":"Δεν περνά το απορριμματοφόρο."}`
+
+	code, body := submit(noContact, "good")
+	if code != http.StatusCreated {
+		t.Fatalf("%d %v", code, body)
+	}
+	cs, _ := db.CaseByNumber(ctx, body["number"].(string))
+	if cs.CitizenID != cit.ID || cs.Contact.Email != "eleni@example.gr" || cs.Contact.Phone != "6900000002" {
+		t.Fatalf("case %+v", cs)
+	}
+	t.Run("ErrBadToken", func(t *testing.T) {
+		if code, _ := submit(noContact, "bad"); code != http.StatusUnauthorized {
+			t.Fatalf("%d", code)
+		}
+	})
+	const cert = `{"kind":"certificate","category":"cert-birth","subject":"Πιστοποιητικό γέννησης","text":"Για το σχολείο."}`
+	t.Run("ErrCertificateUnverified", func(t *testing.T) {
+		code, body := submit(cert, "good")
+		if code != http.StatusBadRequest || !slicesEqual(errorFields(t, body), []string{"kind:field.kind.verification"}) {
+			t.Fatalf("%d %v", code, body)
+		}
+	})
+	t.Run("ErrCertificateWithoutAccount", func(t *testing.T) {
+		withContact := strings.Replace(cert, `}`, `,"contact":{"first_name":"Α","last_name":"Β","email":"a@example.gr"}}`, 1)
+		code, body := submit(withContact, "")
+		if code != http.StatusBadRequest || !slicesEqual(errorFields(t, body), []string{"kind:field.kind.unknown"}) {
+			t.Fatalf("%d %v", code, body)
+		}
+	})
+	t.Run("CertificateVerified", func(t *testing.T) {
+		verified = true
+		if code, body := submit(cert, "good"); code != http.StatusCreated {
+			t.Fatalf("%d %v", code, body)
+		}
+	})
 }

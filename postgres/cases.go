@@ -46,12 +46,12 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 		c.Number = dimos.FormatCaseNumber(year, seq)
 		err = tx.QueryRow(ctx, `INSERT INTO cases (number, kind, category_code, channel, subject, body,
 				desired_action, anonymous, contact_first_name, contact_last_name, contact_email,
-				contact_phone, lang, stage, status, stage_seq, submitted_at, access_key_hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17)
+				contact_phone, lang, stage, status, stage_seq, submitted_at, access_key_hash, citizen_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17, nullif($18::bigint, 0))
 			RETURNING id`,
 			c.Number, c.Kind, c.CategoryCode, c.Channel, c.Subject, c.Text, c.DesiredAction,
 			c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
-			c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash).Scan(&c.ID)
+			c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash, c.CitizenID).Scan(&c.ID)
 		if err != nil {
 			return translate(err, "error.not_found")
 		}
@@ -69,7 +69,8 @@ const caseColumns = `c.id, c.number, c.kind, c.category_code, c.channel, c.subje
 	c.desired_action, c.anonymous, c.contact_first_name, c.contact_last_name, c.contact_email,
 	c.contact_phone, c.lang, c.stage, c.status, coalesce(c.service_id, 0),
 	coalesce(c.assignee_id, 0), c.answer, c.submitted_at, c.completed_at, c.workflow_started_at,
-	coalesce(c.protocol_number, ''), c.protocol_date, c.due_date, coalesce(c.rating, 0), c.rating_remark`
+	coalesce(c.protocol_number, ''), c.protocol_date, c.due_date, coalesce(c.rating, 0), c.rating_remark,
+	coalesce(c.citizen_id, 0)`
 
 func scanCase(row pgx.Row) (*dimos.Case, error) {
 	var c dimos.Case
@@ -78,7 +79,7 @@ func scanCase(row pgx.Row) (*dimos.Case, error) {
 		&c.DesiredAction, &c.Anonymous, &c.Contact.FirstName, &c.Contact.LastName,
 		&c.Contact.Email, &c.Contact.Phone, &c.Lang, &c.Stage, &c.Status, &c.ServiceID,
 		&c.AssigneeID, &c.Answer, &c.SubmittedAt, &completed, &started,
-		&c.Protocol.Number, &protocolDate, &due, &c.Rating, &c.RatingRemark)
+		&c.Protocol.Number, &protocolDate, &due, &c.Rating, &c.RatingRemark, &c.CitizenID)
 	if err != nil {
 		return nil, err
 	}

@@ -132,3 +132,27 @@ func (db *DB) SetCategoryTargets(ctx context.Context, code string, t dimos.Targe
 	})
 	return numbers, err
 }
+
+// ServiceEmployees lists the active employees of a service, for the assign form.
+func (db *DB) ServiceEmployees(ctx context.Context, serviceID int64) ([]*dimos.Employee, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+employeeColumns+` FROM employees
+		WHERE service_id = $1 AND active ORDER BY full_name, id`, serviceID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*dimos.Employee, error) { return scanEmployee(r) })
+}
+
+// Services lists every service, for the transfer form.
+func (db *DB) Services(ctx context.Context) ([]*dimos.Service, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id, code, name_el, name_en, coalesce(director_id, 0), email
+		FROM services ORDER BY name_el, id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*dimos.Service, error) {
+		var s dimos.Service
+		err := r.Scan(&s.ID, &s.Code, &s.NameEL, &s.NameEN, &s.DirectorID, &s.Email)
+		return &s, err
+	})
+}

@@ -12,7 +12,7 @@ import (
 )
 
 // Dispatcher is the typed client of case workflows: it starts them and carries staff
-// decisions to them. It implements dimos.CaseWork.
+// decisions to them.
 type Dispatcher struct {
 	Client     client.Client
 	Directory  dimos.Directory // the case's category: its clocks and auto-assignment
@@ -25,8 +25,6 @@ func InputFor(c *dimos.Case, cat *dimos.Category, reopenDays int) CaseInput {
 		SubmittedAt: c.SubmittedAt, Anonymous: c.Anonymous, Targets: cat.Targets, AutoAssign: cat.AutoAssign,
 		ReopenDays: reopenDays}
 }
-
-var _ dimos.CaseWork = Dispatcher{}
 
 // Start starts the workflow of a stored case. Starting a case whose workflow already
 // exists is not an error: the id is derived from the case number, so a second start
@@ -46,13 +44,6 @@ func (d Dispatcher) Start(ctx context.Context, c *dimos.Case) error {
 	if errors.As(err, &started) {
 		return nil
 	}
-	return err
-}
-
-// Complete asks the case's workflow to complete it with an answer and waits until the
-// completion is recorded.
-func (d Dispatcher) Complete(ctx context.Context, number string, by dimos.Actor, answer string) error {
-	_, err := d.Update(ctx, number, UpdateComplete, CompleteRequest{By: by, Answer: answer})
 	return err
 }
 

@@ -146,8 +146,15 @@ func (w *caseWorkflow) handleAssign(ctx workflow.Context, r AssignRequest) (Done
 		eventType = "reassigned"
 	}
 	if err := w.transition(ctx, dimos.StageAssigned, 0, r.EmployeeID, "",
-		dimos.CaseEvent{Type: eventType, Public: true, ActorID: r.By.EmployeeID, EmployeeID: r.EmployeeID, Body: strings.TrimSpace(r.Note)}); err != nil {
+		dimos.CaseEvent{Type: eventType, Public: true, ActorID: r.By.EmployeeID, EmployeeID: r.EmployeeID}); err != nil {
 		return Done{}, err
+	}
+	if note := strings.TrimSpace(r.Note); note != "" {
+		// The note is for the new holder, not the citizen: an internal comment.
+		if err := w.change(ctx, w.updateKey(ctx, "assign_note"), dimos.CaseChange{Event: dimos.CaseEvent{
+			Type: "comment", ActorID: r.By.EmployeeID, Body: note}}); err != nil {
+			return Done{}, err
+		}
 	}
 	w.notify(ctx, notify.EventCaseAssigned, activities.ToCitizen, fmt.Sprintf("assigned/%d", w.st.Seq), activities.NotifyInput{})
 	return w.done(ctx), nil

@@ -14,11 +14,13 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"dimos"
+	"dimos/account"
 	"dimos/activities"
 	"dimos/console"
 	"dimos/i18n"
 	"dimos/intake"
 	"dimos/notify"
+	"dimos/open311"
 	"dimos/postgres"
 	"dimos/protocol"
 	"dimos/worker"
@@ -55,14 +57,19 @@ type outside struct {
 	protocol dimos.ProtocolRegistry
 }
 
-// connectOutside builds the mail, SMS and protocol clients from the configuration.
-func connectOutside(cfg config) (outside, error) {
+// newMailer is the SMTP mailer of the configuration.
+func newMailer(cfg config) (*notify.SMTPMailer, error) {
 	addr := cfg.SMTPAddr
 	if addr == "" {
 		addr = "127.0.0.1:25"
 	}
-	mailer, err := notify.NewSMTPMailer(notify.SMTPConfig{Addr: addr, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+	return notify.NewSMTPMailer(notify.SMTPConfig{Addr: addr, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
 		From: cfg.SMTPFrom, FromName: cfg.Municipality, StartTLS: cfg.SMTPStartTLS})
+}
+
+// connectOutside builds the mail, SMS and protocol clients from the configuration.
+func connectOutside(cfg config) (outside, error) {
+	mailer, err := newMailer(cfg)
 	if err != nil {
 		return outside{}, err
 	}
@@ -98,14 +105,18 @@ type web struct {
 	starter *intake.Starter
 }
 
-func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) *web {
+func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*web, error) {
+	mailer, err := newMailer(cfg)
+	if err != nil {
+		return nil, err
+	}
 	d := workflows.Dispatcher{Client: tc, Directory: db, ReopenDays: cfg.ReopenDays}
 	starter := intake.NewStarter(intake.Starter{
 		Cases: db, Start: d.Start, Interval: cfg.StarterInterval, Log: log.With("component", "starter"),
 	})
 	app := fiber.New(fiber.Config{
 		AppName:               "dimos",
-		BodyLimit:             1 << 20,
+		BodyLimit:             11 << 20,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
@@ -113,17 +124,27 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) *we
 		ErrorHandler:          errorHandler(log),
 	})
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/console/", fiber.StatusSeeOther) })
+	acct := account.New(account.Config{
+		Citizens: db, Mailer: mailer, Throttle: db, Log: log.With("component", "account"),
+		PublicURL: cfg.PublicURL, Municipality: cfg.Municipality, SecureCookies: cfg.SecureCookies,
+	})
+	acct.Mount(app)
 	intake.New(intake.Config{
 		Cases: db, Directory: db, Kick: starter.Kick, Log: log.With("component", "intake"),
 		Checks: map[string]dimos.Health{"postgres": db, "temporal": d},
-		Work:   d, Attachments: db, Throttle: db,
+		Work:   d, Attachments: db, Throttle: db, Citizen: acct.CitizenFromRequest,
+	}).Mount(app)
+	open311.New(open311.Config{
+		Cases: db, Directory: db, Keys: db, Requests: db, Kick: starter.Kick,
+		Log: log.With("component", "open311"), Jurisdiction: cfg.Open311Jurisdiction, BaseURL: cfg.PublicURL,
 	}).Mount(app)
 	console.New(console.Config{
-		Cases: db, Directory: db, Sessions: db, Audit: db, Throttle: db, Work: d,
+		Cases: db, Directory: db, Sessions: db, Audit: db, Throttle: db, Work: d, Attachments: db,
+		Staff: db, Services: db,
 		Logger: log.With("component", "console"), TemporalUIURL: cfg.TemporalUIURL,
 		Namespace: cfg.TemporalNamespace, SecureCookies: cfg.SecureCookies, IdleTimeout: cfg.SessionIdle,
 	}).Mount(app)
-	return &web{app: app, starter: starter}
+	return &web{app: app, starter: starter}, nil
 }
 
 // errorHandler answers what no handler answered itself (unknown routes, bodies over

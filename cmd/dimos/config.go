@@ -12,30 +12,31 @@ import (
 // config is everything dimos reads from its environment. Every variable is listed in
 // the README with its default; the defaults work on a developer's machine.
 type config struct {
-	HTTPAddr          string        // DIMOS_HTTP_ADDR
-	DatabaseURL       string        // DATABASE_URL
-	DataDir           string        // DIMOS_DATA_DIR
-	TemporalAddress   string        // TEMPORAL_ADDRESS; "" in dev = embedded server
-	TemporalNamespace string        // TEMPORAL_NAMESPACE
-	TemporalUIURL     string        // TEMPORAL_UI_URL; in dev the embedded UI's
-	EmbeddedPort      int           // DIMOS_TEMPORAL_PORT: the embedded server's frontend port
-	EmbeddedUIPort    int           // DIMOS_TEMPORAL_UI_PORT: its Web UI port; -1 = none
-	SecureCookies     bool          // DIMOS_SECURE_COOKIES
-	SessionIdle       time.Duration // DIMOS_SESSION_IDLE
-	StarterInterval   time.Duration // DIMOS_STARTER_INTERVAL
-	LogLevel          slog.Level    // DIMOS_LOG_LEVEL
-	PublicURL         string        // DIMOS_PUBLIC_URL
-	Municipality      string        // DIMOS_MUNICIPALITY
-	ReopenDays        int           // DIMOS_REOPEN_DAYS
-	SMTPAddr          string        // DIMOS_SMTP_ADDR; "" in dev = the embedded mail sink
-	SMTPUsername      string        // DIMOS_SMTP_USERNAME
-	SMTPPassword      string        // DIMOS_SMTP_PASSWORD
-	SMTPFrom          string        // DIMOS_SMTP_FROM
-	SMTPStartTLS      string        // DIMOS_SMTP_STARTTLS
-	SMSURL            string        // DIMOS_SMS_URL; "" = no SMS (dev: the embedded simulator)
-	SMSToken          string        // DIMOS_SMS_TOKEN
-	ProtocolURL       string        // DIMOS_PROTOCOL_URL; "" in dev = the embedded simulator
-	ProtocolToken     string        // DIMOS_PROTOCOL_TOKEN
+	HTTPAddr            string        // DIMOS_HTTP_ADDR
+	DatabaseURL         string        // DATABASE_URL
+	DataDir             string        // DIMOS_DATA_DIR
+	TemporalAddress     string        // TEMPORAL_ADDRESS; "" in dev = embedded server
+	TemporalNamespace   string        // TEMPORAL_NAMESPACE
+	TemporalUIURL       string        // TEMPORAL_UI_URL; in dev the embedded UI's
+	EmbeddedPort        int           // DIMOS_TEMPORAL_PORT: the embedded server's frontend port
+	EmbeddedUIPort      int           // DIMOS_TEMPORAL_UI_PORT: its Web UI port; -1 = none
+	SecureCookies       bool          // DIMOS_SECURE_COOKIES
+	SessionIdle         time.Duration // DIMOS_SESSION_IDLE
+	StarterInterval     time.Duration // DIMOS_STARTER_INTERVAL
+	LogLevel            slog.Level    // DIMOS_LOG_LEVEL
+	PublicURL           string        // DIMOS_PUBLIC_URL
+	Municipality        string        // DIMOS_MUNICIPALITY
+	ReopenDays          int           // DIMOS_REOPEN_DAYS
+	SMTPAddr            string        // DIMOS_SMTP_ADDR; "" in dev = the embedded mail sink
+	SMTPUsername        string        // DIMOS_SMTP_USERNAME
+	SMTPPassword        string        // DIMOS_SMTP_PASSWORD
+	SMTPFrom            string        // DIMOS_SMTP_FROM
+	SMTPStartTLS        string        // DIMOS_SMTP_STARTTLS
+	SMSURL              string        // DIMOS_SMS_URL; "" = no SMS (dev: the embedded simulator)
+	SMSToken            string        // DIMOS_SMS_TOKEN
+	ProtocolURL         string        // DIMOS_PROTOCOL_URL; "" in dev = the embedded simulator
+	ProtocolToken       string        // DIMOS_PROTOCOL_TOKEN
+	Open311Jurisdiction string        // DIMOS_OPEN311_JURISDICTION
 }
 
 // envVars documents the variables in the order the README lists them.
@@ -64,6 +65,7 @@ var envVars = []struct{ Name, Default, Doc string }{
 	{"DIMOS_SMS_TOKEN", "dev-sms-token", "bearer token for the SMS gateway"},
 	{"DIMOS_PROTOCOL_URL", "", "base URL of the protocol registry; empty in `dev` starts the protocol simulator"},
 	{"DIMOS_PROTOCOL_TOKEN", "dev-protocol-token", "bearer token for the protocol registry"},
+	{"DIMOS_OPEN311_JURISDICTION", "dimos.example", "the jurisdiction_id Open311 clients name"},
 }
 
 func loadConfig() (config, error) {
@@ -94,28 +96,29 @@ func loadConfig() (config, error) {
 		return d
 	}
 	c := config{
-		HTTPAddr:          get("DIMOS_HTTP_ADDR"),
-		DatabaseURL:       get("DATABASE_URL"),
-		DataDir:           get("DIMOS_DATA_DIR"),
-		TemporalAddress:   get("TEMPORAL_ADDRESS"),
-		TemporalNamespace: get("TEMPORAL_NAMESPACE"),
-		TemporalUIURL:     strings.TrimRight(get("TEMPORAL_UI_URL"), "/"),
-		EmbeddedPort:      num("DIMOS_TEMPORAL_PORT"),
-		EmbeddedUIPort:    num("DIMOS_TEMPORAL_UI_PORT"),
-		SessionIdle:       dur("DIMOS_SESSION_IDLE"),
-		StarterInterval:   dur("DIMOS_STARTER_INTERVAL"),
-		PublicURL:         strings.TrimRight(get("DIMOS_PUBLIC_URL"), "/"),
-		Municipality:      get("DIMOS_MUNICIPALITY"),
-		ReopenDays:        num("DIMOS_REOPEN_DAYS"),
-		SMTPAddr:          get("DIMOS_SMTP_ADDR"),
-		SMTPUsername:      get("DIMOS_SMTP_USERNAME"),
-		SMTPPassword:      get("DIMOS_SMTP_PASSWORD"),
-		SMTPFrom:          get("DIMOS_SMTP_FROM"),
-		SMTPStartTLS:      get("DIMOS_SMTP_STARTTLS"),
-		SMSURL:            get("DIMOS_SMS_URL"),
-		SMSToken:          get("DIMOS_SMS_TOKEN"),
-		ProtocolURL:       strings.TrimRight(get("DIMOS_PROTOCOL_URL"), "/"),
-		ProtocolToken:     get("DIMOS_PROTOCOL_TOKEN"),
+		HTTPAddr:            get("DIMOS_HTTP_ADDR"),
+		DatabaseURL:         get("DATABASE_URL"),
+		DataDir:             get("DIMOS_DATA_DIR"),
+		TemporalAddress:     get("TEMPORAL_ADDRESS"),
+		TemporalNamespace:   get("TEMPORAL_NAMESPACE"),
+		TemporalUIURL:       strings.TrimRight(get("TEMPORAL_UI_URL"), "/"),
+		EmbeddedPort:        num("DIMOS_TEMPORAL_PORT"),
+		EmbeddedUIPort:      num("DIMOS_TEMPORAL_UI_PORT"),
+		SessionIdle:         dur("DIMOS_SESSION_IDLE"),
+		StarterInterval:     dur("DIMOS_STARTER_INTERVAL"),
+		PublicURL:           strings.TrimRight(get("DIMOS_PUBLIC_URL"), "/"),
+		Municipality:        get("DIMOS_MUNICIPALITY"),
+		ReopenDays:          num("DIMOS_REOPEN_DAYS"),
+		SMTPAddr:            get("DIMOS_SMTP_ADDR"),
+		SMTPUsername:        get("DIMOS_SMTP_USERNAME"),
+		SMTPPassword:        get("DIMOS_SMTP_PASSWORD"),
+		SMTPFrom:            get("DIMOS_SMTP_FROM"),
+		SMTPStartTLS:        get("DIMOS_SMTP_STARTTLS"),
+		SMSURL:              get("DIMOS_SMS_URL"),
+		SMSToken:            get("DIMOS_SMS_TOKEN"),
+		ProtocolURL:         strings.TrimRight(get("DIMOS_PROTOCOL_URL"), "/"),
+		ProtocolToken:       get("DIMOS_PROTOCOL_TOKEN"),
+		Open311Jurisdiction: get("DIMOS_OPEN311_JURISDICTION"),
 	}
 	secure, err := strconv.ParseBool(get("DIMOS_SECURE_COOKIES"))
 	if err != nil {

@@ -140,9 +140,13 @@ func newStack(t *testing.T, temporalAddr string, withWorker bool) *stack {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	web, err := newWeb(s.cfg, db, tc, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
 		defer close(done)
-		newWeb(s.cfg, db, tc, log).serveListener(ctx, ln) //nolint:errcheck
+		web.serveListener(ctx, ln) //nolint:errcheck
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	s.base = "http://" + ln.Addr().String()
@@ -376,14 +380,15 @@ func TestSubmissionWhileTemporalDown(t *testing.T) {
 func TestEdgeErrors(t *testing.T) {
 	s := newStack(t, freeAddr(t), false)
 	t.Run("ErrBodyTooLarge", func(t *testing.T) {
-		// Announce 2 MiB and send only the start: the server must answer from the
+		// Announce 12 MiB (over the 11 MiB limit that lets 10 MB attachments through)
+		// and send only the start: the server must answer from the
 		// header, before reading a body it will not accept.
 		conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		fmt.Fprintf(conn, "POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"text\":\"", 2<<20)
+		fmt.Fprintf(conn, "POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"text\":\"", 12<<20)
 		conn.SetReadDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {

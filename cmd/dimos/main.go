@@ -165,8 +165,12 @@ func runConsole(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer tc.Close()
+	w, err := newWeb(cfg, db, tc, log)
+	if err != nil {
+		return err
+	}
 	log.Info("console listening", "addr", "http://"+cfg.HTTPAddr+"/console/")
-	return newWeb(cfg, db, tc, log).serve(ctx, cfg.HTTPAddr)
+	return w.serve(ctx, cfg.HTTPAddr)
 }
 
 // runDev runs the whole of dimos in one process for a newcomer: the embedded Temporal
@@ -223,8 +227,12 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 		return err
 	}
 	defer w.Stop()
+	web, err := newWeb(cfg, db, tc, log)
+	if err != nil {
+		return err
+	}
 	printDevBanner(cfg, address, sims)
-	return newWeb(cfg, db, tc, log).serve(ctx, cfg.HTTPAddr)
+	return web.serve(ctx, cfg.HTTPAddr)
 }
 
 func printDevBanner(cfg config, temporalAddr string, sims *devSimulators) {
