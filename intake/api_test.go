@@ -28,7 +28,7 @@ type harness struct {
 	kicked []string
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	h := &harness{db: pgtest.New(t, true)}
 	h.app = fiber.New()
 	intake.New(intake.Config{Cases: h.db, Directory: h.db, Kick: func(c *dimos.Case) {
