@@ -41,6 +41,7 @@ type AttachmentStore interface {
 var allowedTypes = map[string]bool{
 	"application/pdf": true, "image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true,
 	"text/plain; charset=utf-8": true,
+	"audio/mpeg":                true, "audio/wave": true, // phone recordings (M17)
 }
 
 // officeExtensions are accepted when the bytes are a zip archive (the Office formats).

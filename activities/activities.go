@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -24,6 +25,12 @@ type Activities struct {
 	Mailer        dimos.Mailer
 	SMS           dimos.SMSGateway
 	Protocol      dimos.ProtocolRegistry
+	Attachments   dimos.AttachmentStore
+	Recordings    dimos.RecordingStore
+	// RecordingHosts are the only hosts phone recordings are fetched from (the
+	// telephony provider's), lower case.
+	RecordingHosts []string
+	HTTPClient     *http.Client
 	// ConsoleURL is the console's public base, e.g. https://dimos.example.gr/console,
 	// for links in mails to staff; PortalURL the citizens' tracking base.
 	ConsoleURL   string

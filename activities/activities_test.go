@@ -2,9 +2,13 @@ package activities_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"dimos"
 	"dimos/activities"
@@ -171,4 +175,61 @@ func TestCheckAssignee(t *testing.T) {
 	if _, err := r.acts.CheckAssignee(ctx, activities.AssigneeInput{ServiceID: clerk.ServiceID, EmployeeID: other.ID}); err == nil {
 		t.Fatal("a clerk of another service was accepted")
 	}
+}
+
+// recordings is a RecordingStore in memory: the telephony side is not this test's.
+type recordings map[int64]string
+
+func (r recordings) SaveRecording(_ context.Context, id int64, url string) error {
+	r[id] = url
+	return nil
+}
+func (r recordings) RecordingOf(_ context.Context, id int64) (string, error) { return r[id], nil }
+
+func TestFetchRecording(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	wav := append([]byte("RIFF\x24\x00\x00\x00WAVEfmt "), make([]byte, 64)...)
+	fails := 1
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch {
+		case req.URL.Path == "/missing":
+			http.NotFound(w, req)
+		case fails > 0:
+			fails--
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		default:
+			w.Write(wav) //nolint:errcheck
+		}
+	}))
+	defer provider.Close()
+	recs := recordings{r.c.ID: provider.URL + "/rec1"}
+	r.acts.Recordings, r.acts.Attachments, r.acts.RecordingHosts = recs, r.db, []string{"127.0.0.1"}
+	in := activities.FetchInput{CaseID: r.c.ID, Number: r.c.Number}
+
+	if err := r.acts.FetchRecording(ctx, in); err == nil {
+		t.Fatal("a 503 from the provider must be retried")
+	}
+	for range 2 { // the second run finds it attached already
+		if err := r.acts.FetchRecording(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	atts, _ := r.db.CaseAttachments(ctx, r.c.ID)
+	if len(atts) != 1 || atts[0].ContentType != "audio/wave" || atts[0].Name != "recording-"+r.c.Number+".wav" {
+		t.Fatalf("attachments %+v", atts)
+	}
+	t.Run("ErrHostNotAllowed", func(t *testing.T) {
+		recs[r.c.ID] = "http://169.254.169.254/latest/meta-data"
+		if err := r.acts.FetchRecording(ctx, in); !temporal.IsApplicationError(err) {
+			t.Fatalf("got %v, want a non-retryable refusal", err)
+		}
+	})
+	t.Run("ErrMissingIsNotRetried", func(t *testing.T) {
+		recs[r.c.ID] = provider.URL + "/missing"
+		var appErr *temporal.ApplicationError
+		if err := r.acts.FetchRecording(ctx, in); !errors.As(err, &appErr) || !appErr.NonRetryable() {
+			t.Fatalf("got %v", err)
+		}
+	})
 }

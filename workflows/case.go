@@ -37,6 +37,10 @@ const (
 	escalateShare = 1.5
 )
 
+// Change ids for workflow.GetVersion: every change to the logic of a running
+// CaseWorkflow goes behind one, so cases started before it replay as they ran.
+const versionFetchRecording = "fetch-ivr-recording"
+
 // defaultReopenDays applies when CaseInput.ReopenDays is zero.
 const defaultReopenDays = 15
 
@@ -128,6 +132,11 @@ var (
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute},
 	}
+	// A phone recording: the provider keeps it for a while; a few hours of tries.
+	fetchOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute, MaximumAttempts: 30},
+	}
 	// The first registration attempt: a few quick tries, so the citizen hears soon if
 	// the registry is down.
 	protocolFirstOptions = workflow.ActivityOptions{
@@ -166,6 +175,17 @@ func (w *caseWorkflow) setup(ctx workflow.Context) error {
 func (w *caseWorkflow) run(ctx workflow.Context) (CaseResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, dbOptions)
 	w.notify(ctx, notify.EventCaseReceived, activities.ToCitizen, "received", activities.NotifyInput{})
+
+	// Version 1 fetches a phone caller's recorded message and attaches it (M17).
+	// Cases started before it have no such step, and replay without it.
+	if v := workflow.GetVersion(ctx, versionFetchRecording, workflow.DefaultVersion, 1); v == 1 && w.in.Channel == dimos.ChannelIVR {
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, fetchOptions), a.FetchRecording,
+			activities.FetchInput{CaseID: w.in.CaseID, Number: w.in.Number}).Get(ctx, nil)
+		if err != nil {
+			// The case goes on without it; the clerk can call the citizen back.
+			workflow.GetLogger(ctx).Error("recording not fetched", "case", w.in.Number, "err", err)
+		}
+	}
 
 	if w.in.Kind == dimos.KindCertificate {
 		// A certificate application is registered in the protocol before the office

@@ -462,3 +462,26 @@ func (s *CaseWorkflowSuite) Test_RoutingRetriesWhileDatabaseIsDown() {
 	// Retries back off 1 s, 2 s, 4 s: the case is routed 7 s after it started.
 	s.True(routedAt.Equal(submitted.Add(7*time.Second)), "routed at %v", routedAt)
 }
+
+// Test_PhoneRecordingFetched: a phone case's recorded message is fetched and attached
+// (behind its workflow.GetVersion); other channels have none to fetch.
+func (s *CaseWorkflowSuite) Test_PhoneRecordingFetched() {
+	var a *activities.Activities
+	fetched := 0
+	s.env.OnActivity(a.FetchRecording, mock.Anything, activities.FetchInput{CaseID: 7, Number: "2026-000007"}).Return(
+		func(context.Context, activities.FetchInput) error { fetched++; return nil })
+	in := input
+	in.Channel = dimos.ChannelIVR
+	s.update(time.Hour, workflows.UpdateComplete, workflows.CompleteRequest{By: director, Answer: "Έγινε."})
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, in)
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(1, fetched)
+}
+
+func (s *CaseWorkflowSuite) Test_PortalCaseFetchesNoRecording() {
+	var a *activities.Activities
+	s.env.OnActivity(a.FetchRecording, mock.Anything, mock.Anything).Return(nil).Never()
+	s.update(time.Hour, workflows.UpdateComplete, workflows.CompleteRequest{By: director, Answer: "Έγινε."})
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, input)
+	s.Require().NoError(s.env.GetWorkflowError())
+}

@@ -21,7 +21,7 @@ type Dispatcher struct {
 
 // InputFor builds the input of a case's workflow.
 func InputFor(c *dimos.Case, cat *dimos.Category, reopenDays int) CaseInput {
-	return CaseInput{CaseID: c.ID, Number: c.Number, CategoryCode: c.CategoryCode, Kind: c.Kind,
+	return CaseInput{CaseID: c.ID, Number: c.Number, CategoryCode: c.CategoryCode, Kind: c.Kind, Channel: c.Channel,
 		SubmittedAt: c.SubmittedAt, Anonymous: c.Anonymous, Targets: cat.Targets, AutoAssign: cat.AutoAssign,
 		ReopenDays: reopenDays}
 }

@@ -54,6 +54,7 @@ type CaseInput struct {
 	Number       string
 	CategoryCode string
 	Kind         dimos.Kind
+	Channel      dimos.Channel
 	SubmittedAt  time.Time
 	Anonymous    bool
 	Targets      dimos.Targets

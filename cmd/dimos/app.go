@@ -88,6 +88,7 @@ func connectOutside(cfg config) (outside, error) {
 func startWorker(c client.Client, db *postgres.DB, out outside, cfg config, log *slog.Logger) (sdkworker.Worker, error) {
 	acts := &activities.Activities{
 		Cases: db, Directory: db, Notifications: db, Mailer: out.mailer, Protocol: out.protocol,
+		Attachments: db, RecordingHosts: cfg.RecordingHosts,
 		ConsoleURL: cfg.PublicURL + "/console", PortalURL: cfg.PublicURL, Municipality: cfg.Municipality,
 		Log: log.With("component", "activities"),
 	}

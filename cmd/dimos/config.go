@@ -37,6 +37,7 @@ type config struct {
 	ProtocolURL         string        // DIMOS_PROTOCOL_URL; "" in dev = the embedded simulator
 	ProtocolToken       string        // DIMOS_PROTOCOL_TOKEN
 	Open311Jurisdiction string        // DIMOS_OPEN311_JURISDICTION
+	RecordingHosts      []string      // DIMOS_IVR_RECORDING_HOSTS
 }
 
 // envVars documents the variables in the order the README lists them.
@@ -66,6 +67,7 @@ var envVars = []struct{ Name, Default, Doc string }{
 	{"DIMOS_PROTOCOL_URL", "", "base URL of the protocol registry; empty in `dev` starts the protocol simulator"},
 	{"DIMOS_PROTOCOL_TOKEN", "dev-protocol-token", "bearer token for the protocol registry"},
 	{"DIMOS_OPEN311_JURISDICTION", "dimos.example", "the jurisdiction_id Open311 clients name"},
+	{"DIMOS_IVR_RECORDING_HOSTS", "api.twilio.com", "comma-separated hosts phone recordings may be fetched from"},
 }
 
 func loadConfig() (config, error) {
@@ -119,6 +121,11 @@ func loadConfig() (config, error) {
 		ProtocolURL:         strings.TrimRight(get("DIMOS_PROTOCOL_URL"), "/"),
 		ProtocolToken:       get("DIMOS_PROTOCOL_TOKEN"),
 		Open311Jurisdiction: get("DIMOS_OPEN311_JURISDICTION"),
+	}
+	for _, h := range strings.Split(get("DIMOS_IVR_RECORDING_HOSTS"), ",") {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			c.RecordingHosts = append(c.RecordingHosts, h)
+		}
 	}
 	secure, err := strconv.ParseBool(get("DIMOS_SECURE_COOKIES"))
 	if err != nil {
