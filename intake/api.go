@@ -168,28 +168,10 @@ func (a *API) submit(c *fiber.Ctx) error {
 		DesiredAction: strings.TrimSpace(s.DesiredAction), Anonymous: s.Anonymous,
 		Contact: trimContact(s.Contact), Lang: i18n.Lang(s.Lang),
 	}
-	if cs.Anonymous {
-		cs.Contact = dimos.Contact{} // M4: keep nothing the citizen did not have to give
-	} else if cit != nil {
-		// M6: a signed-in citizen's case carries their registered details.
-		cs.CitizenID = cit.ID
-		if cs.Contact == (dimos.Contact{}) {
-			cs.Contact = cit.Contact()
-		}
-	}
-	if err := a.validate(c.UserContext(), cs, cit); err != nil {
+	key, err := a.Accept(c.UserContext(), cs, cit)
+	if err != nil {
 		return a.fail(c, err)
 	}
-	var key string
-	if !cs.Anonymous {
-		// The key to the citizen's own case; anonymous cases cannot be followed (M5).
-		key, cs.AccessKeyHash = newAccessKey()
-	}
-	if err := a.cfg.Cases.SubmitCase(c.UserContext(), cs); err != nil {
-		return a.fail(c, err)
-	}
-	a.cfg.Kick(cs)
-	a.cfg.Log.Info("case accepted", "case", cs.Number, "category", cs.CategoryCode, "channel", cs.Channel)
 	c.Location("/api/v1/cases/" + cs.Number + "/status")
 	out := fiber.Map{
 		"number": cs.Number, "status": cs.Status, "status_text": both("status." + string(cs.Status)),
@@ -199,6 +181,35 @@ func (a *API) submit(c *fiber.Ctx) error {
 		out["access_key"] = key
 	}
 	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+// Accept validates a submission, stores it and has its workflow started: the one way
+// a case enters dimos from the portal, as JSON or as an HTML form. cit is the signed-in
+// citizen or nil. It returns the key to the citizen's own case ("" for an anonymous
+// one), which is shown to them once and kept only as a hash.
+func (a *API) Accept(ctx context.Context, cs *dimos.Case, cit *dimos.Citizen) (key string, err error) {
+	if cs.Anonymous {
+		cs.Contact = dimos.Contact{} // M4: keep nothing the citizen did not have to give
+	} else if cit != nil {
+		// M6: a signed-in citizen's case carries their registered details.
+		cs.CitizenID = cit.ID
+		if cs.Contact == (dimos.Contact{}) {
+			cs.Contact = cit.Contact()
+		}
+	}
+	if err := a.validate(ctx, cs, cit); err != nil {
+		return "", err
+	}
+	if !cs.Anonymous {
+		// The key to the citizen's own case; anonymous cases cannot be followed (M5).
+		key, cs.AccessKeyHash = newAccessKey()
+	}
+	if err := a.cfg.Cases.SubmitCase(ctx, cs); err != nil {
+		return "", err
+	}
+	a.cfg.Kick(cs)
+	a.cfg.Log.Info("case accepted", "case", cs.Number, "category", cs.CategoryCode, "channel", cs.Channel)
+	return key, nil
 }
 
 // validate reports every problem of a submission at once, the category included.
