@@ -10,7 +10,7 @@ STATICCHECK_VERSION   := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
 TEST_TIMEOUT  ?= 14m
 
-.PHONY: run build test lint vet tools bench fmt compose-check clean record-histories
+.PHONY: run build test lint vet tools bench fmt compose-check clean record-histories fuzz
 
 ## run: build, migrate, load the demo municipality and serve everything (embedded Temporal)
 run: build
@@ -20,9 +20,22 @@ run: build
 build:
 	$(GO) build -o bin/dimos ./cmd/dimos
 
-## test: lint, then every test against the real PostgreSQL and an in-process Temporal server
+## test: lint, every test against the real PostgreSQL and an in-process Temporal server,
+## then a short run of every fuzz target
 test: lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) --no-print-directory fuzz
+
+FUZZTIME ?= 4s
+
+## fuzz: run every Fuzz target for FUZZTIME (make fuzz FUZZTIME=5m for a long run)
+fuzz:
+	@set -e; for f in $$(git ls-files '*_test.go' | xargs grep -l '^func Fuzz'); do \
+	  for fn in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
+	    echo "fuzz ./$$(dirname $$f) $$fn $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$(dirname $$f); \
+	  done; \
+	done
 
 ## lint: go vet, staticcheck and workflowcheck (non-deterministic workflow code fails here)
 lint: vet $(STATICCHECK) $(WORKFLOWCHECK)
