@@ -53,7 +53,7 @@ type citizenHarness struct {
 
 func newCitizenHarness(t *testing.T) (*citizenHarness, string, string) {
 	h := &citizenHarness{db: pgtest.New(t, true), work: &fakeWork{}}
-	h.app = fiber.New(fiber.Config{BodyLimit: 11 << 20})
+	h.app = fiber.New(fiber.Config{BodyLimit: 11 << 20, DisablePreParseMultipartForm: true})
 	intake.New(intake.Config{Cases: h.db, Directory: h.db, Work: h.work, Attachments: h.db, Throttle: h.db}).Mount(h.app)
 	code, body := h.call(t, "POST", "/api/v1/cases", "", "application/json", strings.NewReader(good))
 	if code != http.StatusCreated {

@@ -124,7 +124,7 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	h.keyID = k.ID
-	h.app = fiber.New()
+	h.app = fiber.New(fiber.Config{DisablePreParseMultipartForm: true}) // as cmd/dimos configures it
 	open311.New(open311.Config{
 		Cases: h.db, Directory: h.db, Keys: h.db, Requests: h.db,
 		Kick: func(c *dimos.Case) {

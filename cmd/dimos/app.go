@@ -116,13 +116,16 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*w
 		Cases: db, Start: d.Start, Interval: cfg.StarterInterval, Log: log.With("component", "starter"),
 	})
 	app := fiber.New(fiber.Config{
-		AppName:               "dimos",
-		BodyLimit:             11 << 20,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
-		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(log),
+		AppName:   "dimos",
+		BodyLimit: 11 << 20,
+		// Forms are parsed by the handlers that want them, so that a broken multipart
+		// body is that handler's 400, not a connection dropped before any handler.
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  30 * time.Second,
+		WriteTimeout:                 30 * time.Second,
+		IdleTimeout:                  2 * time.Minute,
+		DisableStartupMessage:        true,
+		ErrorHandler:                 errorHandler(log),
 	})
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/console/", fiber.StatusSeeOther) })
 	acct := account.New(account.Config{
