@@ -100,6 +100,30 @@ const (
 	DeliveryElectronic Delivery = "electronic"
 )
 
+// Point is a place on the map, in WGS 84 degrees.
+type Point struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+// Valid reports whether p is on the globe.
+func (p Point) Valid() bool {
+	return p.Lat >= -90 && p.Lat <= 90 && p.Lon >= -180 && p.Lon <= 180 && p.Lat == p.Lat && p.Lon == p.Lon
+}
+
+// Deliveries lists the ways a certificate can reach the citizen.
+var Deliveries = []Delivery{DeliveryTownHall, DeliveryKEP, DeliveryPost, DeliveryElectronic}
+
+// Valid reports whether d is a known delivery.
+func (d Delivery) Valid() bool {
+	for _, v := range Deliveries {
+		if d == v {
+			return true
+		}
+	}
+	return false
+}
+
 // Contact is how the municipality reaches the citizen who filed a case.
 type Contact struct {
 	FirstName string `json:"first_name"`
@@ -125,6 +149,13 @@ type Case struct {
 	Contact       Contact
 	Lang          string // language the citizen reads: "el" or "en"
 	CitizenID     int64  // the account that filed it; 0 for a case filed without one
+
+	// Where: an optional point on the map (M6) and a street address.
+	Location *Point
+	Address  string
+	// Certificate applications (M7): what it is for and how it is delivered.
+	Purpose  string
+	Delivery Delivery
 	// AccessKeyHash is the SHA-256 of the key the citizen received at submission, with
 	// which they may comment on, rate or reopen the case. Stored, never read back
 	// with the case: AccessKeyHash of the store checks it.
@@ -182,6 +213,18 @@ func (c *Case) Validate() error {
 		if c.Contact.Email == "" && c.Contact.Phone == "" {
 			v.Add("contact.email", "field.contact.reachable")
 		}
+	}
+	if c.Location != nil && !c.Location.Valid() {
+		v.Add("location", "field.location.range")
+	}
+	checkText(&v, "address", c.Address, MaxActionLen, false)
+	if c.Kind == KindCertificate {
+		checkText(&v, "purpose", c.Purpose, MaxActionLen, true)
+		if !c.Delivery.Valid() {
+			v.Add("delivery", "field.delivery.unknown")
+		}
+	} else if c.Delivery != "" {
+		v.Add("delivery", "field.delivery.certificate_only")
 	}
 	if c.Contact.Email != "" && !ValidEmail(c.Contact.Email) {
 		v.Add("contact.email", "field.email.invalid")

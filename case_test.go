@@ -41,7 +41,16 @@ func TestCaseValidate(t *testing.T) {
 		{"ErrBlankText", func(c *dimos.Case) { c.Text = " \n\t" }, []string{"text:field.required"}},
 		{"ErrEmail", func(c *dimos.Case) { c.Contact.Email = "Eleni <eleni@example.gr>" }, []string{"contact.email:field.email.invalid"}},
 		{"ErrPhone", func(c *dimos.Case) { c.Contact.Phone = "69-abc" }, []string{"contact.phone:field.phone.invalid"}},
-		{"ErrAnonymousCertificate", func(c *dimos.Case) { c.Kind = dimos.KindCertificate; c.Anonymous = true }, []string{"anonymous:field.anonymous.certificate"}},
+		{"ErrAnonymousCertificate", func(c *dimos.Case) {
+			c.Kind, c.Anonymous, c.Purpose, c.Delivery = dimos.KindCertificate, true, "Σχολείο", dimos.DeliveryKEP
+		}, []string{"anonymous:field.anonymous.certificate"}},
+		{"ErrCertificateWithoutPurposeOrDelivery", func(c *dimos.Case) { c.Kind = dimos.KindCertificate },
+			[]string{"purpose:field.required", "delivery:field.delivery.unknown"}},
+		{"ValidCertificate", func(c *dimos.Case) {
+			c.Kind, c.Purpose, c.Delivery = dimos.KindCertificate, "Σχολείο", dimos.DeliveryElectronic
+		}, nil},
+		{"ValidMapPoint", func(c *dimos.Case) { c.Location = &dimos.Point{Lat: 35.19, Lon: 25.72} }, nil},
+		{"ErrMapPoint", func(c *dimos.Case) { c.Location = &dimos.Point{Lat: 35.19, Lon: 200} }, []string{"location:field.location.range"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

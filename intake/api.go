@@ -127,6 +127,10 @@ type submission struct {
 	Anonymous     bool          `json:"anonymous"`
 	Contact       dimos.Contact `json:"contact"`
 	Lang          string        `json:"lang"`
+	Location      *dimos.Point  `json:"location"` // optional point on the map (M6)
+	Address       string        `json:"address"`
+	Purpose       string        `json:"purpose"`  // certificates: what it is for (M7)
+	Delivery      string        `json:"delivery"` // certificates: town_hall, kep, post, electronic
 }
 
 // citizenKinds are the kinds a citizen may file without signing in; certificate
@@ -167,6 +171,8 @@ func (a *API) submit(c *fiber.Ctx) error {
 		Subject: strings.TrimSpace(s.Subject), Text: strings.TrimSpace(s.Text),
 		DesiredAction: strings.TrimSpace(s.DesiredAction), Anonymous: s.Anonymous,
 		Contact: trimContact(s.Contact), Lang: i18n.Lang(s.Lang),
+		Location: s.Location, Address: strings.TrimSpace(s.Address), Purpose: strings.TrimSpace(s.Purpose),
+		Delivery: dimos.Delivery(s.Delivery),
 	}
 	key, err := a.Accept(c.UserContext(), cs, cit)
 	if err != nil {

@@ -106,6 +106,18 @@ func TestSubmit(t *testing.T) {
 		}
 	})
 
+	t.Run("MapPoint", func(t *testing.T) {
+		body := strings.Replace(good, `"text":`, `"location":{"lat":40.6401,"lon":22.9444},"address":"Εγνατίας 12","text":`, 1)
+		code, out := h.do(t, "POST", "/api/v1/cases", body)
+		if code != http.StatusCreated {
+			t.Fatalf("%d %v", code, out)
+		}
+		cs, _ := h.db.CaseByNumber(context.Background(), out["number"].(string))
+		if cs.Location == nil || cs.Location.Lat != 40.6401 || cs.Location.Lon != 22.9444 || cs.Address != "Εγνατίας 12" {
+			t.Fatalf("stored %+v %+v", cs.Location, cs.Address)
+		}
+	})
+
 	t.Run("AnonymousKeepsNoContact", func(t *testing.T) {
 		code, body := h.do(t, "POST", "/api/v1/cases", `{"kind":"suggestion","category":"general","subject":"Παγκάκια",
 			"text":"Περισσότερα παγκάκια στην πλατεία.","anonymous":true,"contact":{"first_name":"Κ","email":"k@example.gr"}}`)
@@ -135,7 +147,9 @@ func TestSubmit(t *testing.T) {
 		{"ErrInvalidUTF8", strings.Replace(good, "Σβηστή", "\xff\xfe", 1), nil},
 		{"ErrUnknownCategory", strings.Replace(good, "street-lighting", "moon-landing", 1), []string{"category:field.category.unknown"}},
 		{"ErrCategoryKind", strings.Replace(good, `"kind":"request"`, `"kind":"suggestion"`, 1), []string{"category:field.category.kind"}},
-		{"ErrCertificateNeedsAccount", strings.Replace(strings.Replace(good, `"kind":"request"`, `"kind":"certificate"`, 1), "street-lighting", "cert-birth", 1), []string{"kind:field.kind.unknown"}},
+		{"ErrCertificateNeedsAccount", strings.Replace(strings.Replace(good, `"kind":"request"`, `"kind":"certificate","purpose":"Σχολείο","delivery":"kep"`, 1), "street-lighting", "cert-birth", 1), []string{"kind:field.kind.unknown"}},
+		{"ErrMapPointOffTheGlobe", strings.Replace(good, `"text":`, `"location":{"lat":91,"lon":22},"text":`, 1), []string{"location:field.location.range"}},
+		{"ErrDeliveryOnRequest", strings.Replace(good, `"text":`, `"delivery":"post","text":`, 1), []string{"delivery:field.delivery.certificate_only"}},
 		{"ErrAllFieldsAtOnce", `{}`, []string{"kind:field.required", "category:field.required", "subject:field.required",
 			"text:field.required", "contact.first_name:field.required", "contact.last_name:field.required", "contact.email:field.contact.reachable"}},
 	}

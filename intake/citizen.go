@@ -120,6 +120,10 @@ func (a *API) caseDetail(c *fiber.Ctx) error {
 		"status_text": both("status." + string(cs.Status)), "subject": cs.Subject, "text": cs.Text,
 		"desired_action": cs.DesiredAction, "answer": cs.Answer, "submitted_at": cs.SubmittedAt,
 		"completed_at": nullTime(cs.CompletedAt), "due_date": nullTime(cs.DueDate),
+		"location": cs.Location, "address": cs.Address,
+	}
+	if cs.Kind == dimos.KindCertificate {
+		out["purpose"], out["delivery"] = cs.Purpose, cs.Delivery
 	}
 	if cs.Protocol.Number != "" {
 		out["protocol"] = protocolJSON{cs.Protocol.Number, cs.Protocol.Date}

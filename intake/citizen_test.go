@@ -233,7 +233,8 @@ func TestSignedInSubmission(t *testing.T) {
 			t.Fatalf("%d", code)
 		}
 	})
-	const cert = `{"kind":"certificate","category":"cert-birth","subject":"Πιστοποιητικό γέννησης","text":"Για το σχολείο."}`
+	const cert = `{"kind":"certificate","category":"cert-birth","subject":"Πιστοποιητικό γέννησης","text":"Για το σχολείο.",
+		"purpose":"Εγγραφή σε σχολείο","delivery":"kep"}`
 	t.Run("ErrCertificateUnverified", func(t *testing.T) {
 		code, body := submit(cert, "good")
 		if code != http.StatusBadRequest || !slicesEqual(errorFields(t, body), []string{"kind:field.kind.verification"}) {
@@ -249,7 +250,18 @@ func TestSignedInSubmission(t *testing.T) {
 	})
 	t.Run("CertificateVerified", func(t *testing.T) {
 		verified = true
-		if code, body := submit(cert, "good"); code != http.StatusCreated {
+		code, body := submit(cert, "good")
+		if code != http.StatusCreated {
+			t.Fatalf("%d %v", code, body)
+		}
+		cs, _ := db.CaseByNumber(ctx, body["number"].(string))
+		if cs.Purpose != "Εγγραφή σε σχολείο" || cs.Delivery != dimos.DeliveryKEP {
+			t.Fatalf("certificate stored as %+v", cs)
+		}
+	})
+	t.Run("ErrCertificateDelivery", func(t *testing.T) {
+		code, body := submit(strings.Replace(cert, `"kep"`, `"pigeon"`, 1), "good")
+		if code != http.StatusBadRequest || !slicesEqual(errorFields(t, body), []string{"delivery:field.delivery.unknown"}) {
 			t.Fatalf("%d %v", code, body)
 		}
 	})

@@ -44,14 +44,21 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 			return fmt.Errorf("next case number: %w", err)
 		}
 		c.Number = dimos.FormatCaseNumber(year, seq)
+		var lat, lon *float64
+		if c.Location != nil {
+			lat, lon = &c.Location.Lat, &c.Location.Lon
+		}
 		err = tx.QueryRow(ctx, `INSERT INTO cases (number, kind, category_code, channel, subject, body,
 				desired_action, anonymous, contact_first_name, contact_last_name, contact_email,
-				contact_phone, lang, stage, status, stage_seq, submitted_at, access_key_hash, citizen_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17, nullif($18::bigint, 0))
+				contact_phone, lang, stage, status, stage_seq, submitted_at, access_key_hash, citizen_id,
+				lat, lon, address, purpose, delivery)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17, nullif($18::bigint, 0),
+				$19, $20, $21, $22, $23)
 			RETURNING id`,
 			c.Number, c.Kind, c.CategoryCode, c.Channel, c.Subject, c.Text, c.DesiredAction,
 			c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
-			c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash, c.CitizenID).Scan(&c.ID)
+			c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash, c.CitizenID,
+			lat, lon, c.Address, c.Purpose, c.Delivery).Scan(&c.ID)
 		if err != nil {
 			return translate(err, "error.not_found")
 		}
@@ -70,18 +77,23 @@ const caseColumns = `c.id, c.number, c.kind, c.category_code, c.channel, c.subje
 	c.contact_phone, c.lang, c.stage, c.status, coalesce(c.service_id, 0),
 	coalesce(c.assignee_id, 0), c.answer, c.submitted_at, c.completed_at, c.workflow_started_at,
 	coalesce(c.protocol_number, ''), c.protocol_date, c.due_date, coalesce(c.rating, 0), c.rating_remark,
-	coalesce(c.citizen_id, 0)`
+	coalesce(c.citizen_id, 0), c.lat, c.lon, c.address, c.purpose, c.delivery`
 
 func scanCase(row pgx.Row) (*dimos.Case, error) {
 	var c dimos.Case
 	var completed, started, protocolDate, due *time.Time
+	var lat, lon *float64
 	err := row.Scan(&c.ID, &c.Number, &c.Kind, &c.CategoryCode, &c.Channel, &c.Subject, &c.Text,
 		&c.DesiredAction, &c.Anonymous, &c.Contact.FirstName, &c.Contact.LastName,
 		&c.Contact.Email, &c.Contact.Phone, &c.Lang, &c.Stage, &c.Status, &c.ServiceID,
 		&c.AssigneeID, &c.Answer, &c.SubmittedAt, &completed, &started,
-		&c.Protocol.Number, &protocolDate, &due, &c.Rating, &c.RatingRemark, &c.CitizenID)
+		&c.Protocol.Number, &protocolDate, &due, &c.Rating, &c.RatingRemark, &c.CitizenID,
+		&lat, &lon, &c.Address, &c.Purpose, &c.Delivery)
 	if err != nil {
 		return nil, err
+	}
+	if lat != nil && lon != nil {
+		c.Location = &dimos.Point{Lat: *lat, Lon: *lon}
 	}
 	c.CompletedAt = deref(completed)
 	c.WorkflowStartedAt = deref(started)
