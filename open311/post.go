@@ -231,14 +231,13 @@ func (a *API) create(c *fiber.Ctx) error {
 	if err != nil {
 		return a.fail(c, f, err)
 	}
+	// The place is stored with the case, in the same insert.
+	if p.Lat != nil && p.Long != nil {
+		cs.Location = &dimos.Point{Lat: *p.Lat, Lon: *p.Long}
+	}
+	cs.Address = p.Address
 	if err := a.cfg.Cases.SubmitCase(ctx, cs); err != nil {
 		return a.fail(c, f, err)
-	}
-	if p.Lat != nil || p.Address != "" {
-		if err := a.cfg.Requests.SetCaseLocation(ctx, cs.ID, p.Lat, p.Long, p.Address); err != nil {
-			// The case is kept and answered; a retry by the client would file it twice.
-			a.cfg.Log.Error("store case location", "case", cs.Number, "err", err)
-		}
 	}
 	a.cfg.Kick(cs)
 	a.cfg.Log.Info("case accepted", "case", cs.Number, "category", cs.CategoryCode, "channel", cs.Channel,
