@@ -29,6 +29,9 @@ const (
 	// Decisions open to every member of the holding service.
 	actComment
 	actAttach
+	// The service desk's: find citizens and verify their identity in person (M3).
+	actDesk
+	actVerifyCitizen
 )
 
 // allowed is the console's access policy: whether me may do act, and, when the act
@@ -37,7 +40,8 @@ const (
 //
 // A case is visible to its assignee, to every employee of the service that holds it
 // (colleagues cover for each other) and to managers and admins, who read across
-// services (M18, M20). The decisions mirror the workflow's validators, so that the
+// services (M18, M20). Citizens' accounts are the service desks' and the admins'
+// alone (M3, M4). The decisions mirror the workflow's validators, so that the
 // page offers only what the workflow will accept: the holder (the assignee, or the
 // director of the holding service) decides where the case goes and how it ends, and
 // the answer goes to the citizen under their name (M16); any member of the holding
@@ -67,6 +71,10 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 			return true
 		}
 		return member(me, cs) && allowed(me, actViewCase, cs)
+	case actDesk, actVerifyCitizen:
+		// Only the desks see a citizen's identity document, and admins, who stand in
+		// for them; case work gives no reason to browse the register of citizens (M4).
+		return me.Role == dimos.RoleDesk || me.Role == dimos.RoleAdmin
 	}
 	return false
 }

@@ -56,6 +56,9 @@ type Config struct {
 	// source is not shown.
 	Staff    ServiceStaff
 	Services ServiceList
+	// Citizens serves the service desks' identity verification (M3); nil leaves the
+	// desk pages unavailable and their link out of the header.
+	Citizens DeskCitizens
 	Logger   *slog.Logger
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
@@ -132,6 +135,9 @@ func (con *Console) Mount(app fiber.Router) {
 	g.Get("/inbox", con.staff(actViewInbox), con.inbox)
 	g.Get("/cases/:number", con.staff(actViewCase), con.casePage)
 	g.Get("/cases/:number/attachments/:id", con.staff(actDownload), con.download)
+	g.Get("/desk", con.staff(actDesk), con.deskPage)
+	g.Get("/desk/citizens/:id", con.staff(actDesk), con.deskCitizenPage)
+	g.Post("/desk/citizens/:id/verify", con.staff(actVerifyCitizen), con.checkCSRF, con.verifyCitizen)
 	for _, d := range con.decisions() {
 		g.Post("/cases/:number/"+d.name, con.staff(d.act), con.checkCSRF, con.decide(d))
 	}

@@ -724,6 +724,9 @@ func TestCatalogue(t *testing.T) {
 			}
 			dimitra := h.signedIn(t, "dimitra")
 			dimitra.get(t, "/console/lang/"+lang)
+			kostas := h.signedIn(t, "kostas")
+			kostas.get(t, "/console/lang/"+lang)
+			deskToken := kostas.csrf(t, "/console/desk")
 			var refusals []page
 			for _, r := range routes {
 				f := url.Values{"_csrf": {token}}
@@ -753,6 +756,16 @@ func TestCatalogue(t *testing.T) {
 				b.get(t, "/console/cases/"+numPothole+"/attachments/999"),
 				dimitra.get(t, "/console/cases/"+numPothole),
 				giorgos.get(t, "/console/cases/"+numPothole),
+				kostas.get(t, "/console/desk"),
+				kostas.get(t, "/console/desk?q=6911111111"),
+				kostas.get(t, "/console/desk?q=nobody"),
+				kostas.get(t, "/console/desk?q=x"),
+				kostas.get(t, "/console/desk/citizens/11"),
+				kostas.get(t, "/console/desk/citizens/12"),
+				kostas.get(t, "/console/desk/citizens/999"),
+				kostas.post(t, "/console/desk/citizens/10/verify", url.Values{"_csrf": {deskToken}, "doc_type": {"x"}}),
+				kostas.post(t, "/console/desk/citizens/12/verify", url.Values{"_csrf": {deskToken}}),
+				b.get(t, "/console/desk"),
 			}
 			pages = append(pages, refusals...)
 			for _, p := range pages {

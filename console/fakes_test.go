@@ -7,6 +7,7 @@ package console
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -403,3 +404,83 @@ func (f *fakeAttachments) CaseAttachments(ctx context.Context, caseID int64) ([]
 }
 
 func (f *fakeAttachments) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.files) }
+
+// verifyCall is one DeskCitizens.VerifyCitizen the console made.
+type verifyCall struct {
+	CitizenID, EmployeeID int64
+	Doc, Number           string
+	At                    time.Time
+}
+
+// fakeCitizens keeps citizens in memory for the desk pages.
+type fakeCitizens struct {
+	mu       sync.Mutex
+	citizens map[int64]*dimos.Citizen
+	verified []verifyCall
+	queries  []string
+}
+
+func (f *fakeCitizens) FindCitizens(ctx context.Context, query string, limit int) ([]*dimos.Citizen, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queries = append(f.queries, query)
+	var out []*dimos.Citizen
+	for _, c := range f.citizens {
+		if c.ErasedAt.IsZero() && (c.Username == strings.ToLower(query) || strings.EqualFold(c.Email, query) ||
+			c.MobilePhone == query || c.AFM == query || strings.HasPrefix(strings.ToLower(c.LastName), strings.ToLower(query))) {
+			cp := *c
+			out = append(out, &cp)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (f *fakeCitizens) PendingVerifications(ctx context.Context, limit int) ([]*dimos.Citizen, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*dimos.Citizen
+	for _, c := range f.citizens {
+		if c.ErasedAt.IsZero() && !c.Verified() && c.Activated() && !c.VerificationRequestedAt.IsZero() {
+			cp := *c
+			out = append(out, &cp)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].VerificationRequestedAt.Before(out[j].VerificationRequestedAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (f *fakeCitizens) CitizenByID(ctx context.Context, id int64) (*dimos.Citizen, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.citizens[id]
+	if !ok {
+		return nil, dimos.Errorf(dimos.ENOTFOUND, "account.error.not_found")
+	}
+	cp := *c
+	return &cp, nil
+}
+
+func (f *fakeCitizens) VerifyCitizen(ctx context.Context, citizenID, employeeID int64, doc, number string, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verified = append(f.verified, verifyCall{citizenID, employeeID, doc, number, at})
+	c, ok := f.citizens[citizenID]
+	if !ok || !c.ErasedAt.IsZero() || !c.Activated() {
+		return dimos.Errorf(dimos.ENOTFOUND, "account.error.not_found")
+	}
+	c.VerifiedAt, c.VerifiedBy, c.VerificationDoc, c.VerificationDocNumber = at, employeeID, doc, number
+	return nil
+}
+
+func (f *fakeCitizens) calls() []verifyCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]verifyCall(nil), f.verified...)
+}

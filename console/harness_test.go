@@ -65,6 +65,7 @@ type harness struct {
 	throttle *fakeThrottle
 	work     *fakeWork
 	files    *fakeAttachments
+	citizens *fakeCitizens
 }
 
 func newHarness(t *testing.T, configure ...func(*Config)) *harness {
@@ -76,6 +77,7 @@ func newHarness(t *testing.T, configure ...func(*Config)) *harness {
 		throttle: &fakeThrottle{failures: map[string][]time.Time{}},
 		work:     &fakeWork{},
 		files:    newFakeAttachments(),
+		citizens: newFakeCitizens(),
 	}
 	emp := func(id int64, username, name string, role dimos.Role, svc int64) *dimos.Employee {
 		return &dimos.Employee{ID: id, Username: username, FullName: name, Role: role, ServiceID: svc,
@@ -148,6 +150,7 @@ func newHarness(t *testing.T, configure ...func(*Config)) *harness {
 		Throttle:      h.throttle,
 		Work:          h.work,
 		Attachments:   h.files,
+		Citizens:      h.citizens,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:           h.clock.Now,
 		TemporalUIURL: "http://127.0.0.1:8233/",

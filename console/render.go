@@ -36,7 +36,7 @@ var athens = func() *time.Location {
 }()
 
 // pages are the views under views/pages; each is parsed with the layout and partials.
-var pages = []string{"signin", "inbox", "case", "error"}
+var pages = []string{"signin", "inbox", "case", "error", "desk", "desk-citizen"}
 
 // views holds every page parsed once per language: the t function is bound to the
 // language at parse time, so templates say {{t "key"}} and never pass the language.
@@ -146,6 +146,7 @@ type pageView struct {
 	Path string          // the page the language switch returns to
 	CSRF string          // token of the page's forms
 	Me   *dimos.Employee // nil before sign-in
+	Desk bool            // the header links to the service desk's page
 }
 
 func (p pageView) lang() string { return p.Lang }
@@ -172,6 +173,7 @@ func (con *Console) page(c *fiber.Ctx, path string) pageView {
 	p := pageView{Lang: langOf(c), Path: path}
 	if st := staffOf(c); st != nil {
 		p.Me, p.CSRF = st.me, st.session.CSRFToken
+		p.Desk = con.cfg.Citizens != nil && allowed(st.me, actDesk, nil)
 	}
 	return p
 }

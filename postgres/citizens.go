@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -129,6 +130,54 @@ func (db *DB) CitizensByMobile(ctx context.Context, mobile string) ([]*dimos.Cit
 	}
 	defer rows.Close()
 	var out []*dimos.Citizen
+	for rows.Next() {
+		c, err := scanCitizen(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// FindCitizens finds live accounts for a service desk (M3): an exact user name,
+// e-mail address (in any case), mobile number or AFM, or a last name that starts with
+// query, newest first. A mobile typed with spaces or dashes matches one stored
+// without them. The exact matches use the unique and mobile indexes; the last-name
+// prefix reads the live rows, which a municipality's register keeps small enough.
+func (db *DB) FindCitizens(ctx context.Context, query string, limit int) ([]*dimos.Citizen, error) {
+	query = strings.TrimSpace(query)
+	if query == "" || limit <= 0 {
+		return []*dimos.Citizen{}, nil
+	}
+	compact := strings.NewReplacer(" ", "", "-", "", ".", "").Replace(query)
+	prefix := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(query) + "%"
+	return db.queryCitizens(ctx, `SELECT `+citizenColumns+` FROM citizens
+		WHERE erased_at IS NULL AND (username = lower($1) OR lower(email) = lower($1)
+			OR mobile_phone IN ($1, $2) OR afm = $2 OR lower(last_name) LIKE lower($3))
+		ORDER BY created_at DESC, id DESC LIMIT $4`, query, compact, prefix, limit)
+}
+
+// PendingVerifications lists the live, activated accounts that asked to be verified
+// in person and are not verified yet, longest waiting first: the desks' queue (M3),
+// read through citizens_verification_queue_idx.
+func (db *DB) PendingVerifications(ctx context.Context, limit int) ([]*dimos.Citizen, error) {
+	if limit <= 0 {
+		return []*dimos.Citizen{}, nil
+	}
+	return db.queryCitizens(ctx, `SELECT `+citizenColumns+` FROM citizens
+		WHERE verified_at IS NULL AND verification_requested_at IS NOT NULL
+			AND erased_at IS NULL AND activated_at IS NOT NULL
+		ORDER BY verification_requested_at, id LIMIT $1`, limit)
+}
+
+func (db *DB) queryCitizens(ctx context.Context, sql string, args ...any) ([]*dimos.Citizen, error) {
+	rows, err := db.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*dimos.Citizen{}
 	for rows.Next() {
 		c, err := scanCitizen(rows)
 		if err != nil {
@@ -273,13 +322,19 @@ func (db *DB) VerifyCitizen(ctx context.Context, citizenID, employeeID int64, do
 		return &dimos.Error{Code: dimos.EINVALID, Key: "error.invalid",
 			Fields: []dimos.FieldError{{Field: "doc_type", Key: "account.field.doc_type"}}}
 	}
+	// verified_at IS NULL: of two desks verifying at once, the first one stands.
 	tag, err := db.Pool.Exec(ctx, `UPDATE citizens SET verified_at = $3, verified_by = $2,
 			verification_doc = $4, verification_doc_number = $5
-		WHERE id = $1 AND erased_at IS NULL AND activated_at IS NOT NULL`, citizenID, employeeID, at, doc, number)
+		WHERE id = $1 AND erased_at IS NULL AND activated_at IS NOT NULL AND verified_at IS NULL`,
+		citizenID, employeeID, at, doc, number)
 	if err != nil {
 		return translate(err, "account.error.not_found")
 	}
 	if tag.RowsAffected() == 0 {
+		c, err := db.CitizenByID(ctx, citizenID)
+		if err == nil && c.Verified() {
+			return dimos.Errorf(dimos.ECONFLICT, "error.conflict")
+		}
 		return dimos.Errorf(dimos.ENOTFOUND, "account.error.not_found")
 	}
 	return nil

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"testing"
 	"time"
 
@@ -249,6 +250,99 @@ func TestCitizens(t *testing.T) {
 		}
 		if err := db.EraseCitizen(ctx, eleni.ID, now); dimos.ErrorCode(err) != dimos.ENOTFOUND {
 			t.Fatalf("second erase: %v", err)
+		}
+	})
+}
+
+func TestDeskQueries(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	var desk int64
+	if err := db.Pool.QueryRow(ctx, `SELECT id FROM employees ORDER BY id LIMIT 1`).Scan(&desk); err != nil {
+		t.Fatal(err)
+	}
+	create := func(username, last, mobile, afm string, created time.Time, activated bool) *dimos.Citizen {
+		t.Helper()
+		c := newCitizen(username, username+"@Example.gr")
+		c.LastName, c.MobilePhone, c.AFM, c.CreatedAt = last, mobile, afm, created
+		if activated {
+			c.ActivatedAt = created
+		}
+		if err := db.CreateCitizen(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	older := create("anna", "Παπαδάκη", "6911111111", "090000045", now.Add(-48*time.Hour), true)
+	newer := create("anna2", "Παπαδάκη-Ρου", "6911111111", "", now.Add(-24*time.Hour), true)
+	other := create("kostas_", "Μαρκάκης", "6922222222", "", now.Add(-12*time.Hour), true)
+	sleeper := create("asleep", "Ζαχαρίου", "6933333333", "", now, false)
+	erased := create("gone", "Παπαδάκη", "6911111111", "", now, true)
+	if err := db.EraseCitizen(ctx, erased.ID, now); err != nil {
+		t.Fatal(err)
+	}
+
+	ids := func(cs []*dimos.Citizen) []int64 {
+		out := []int64{}
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	t.Run("Find", func(t *testing.T) {
+		for _, tc := range []struct {
+			query string
+			want  []int64
+		}{
+			{"ANNA", []int64{older.ID}},
+			{"anna2@example.GR", []int64{newer.ID}},
+			{"6911111111", []int64{newer.ID, older.ID}}, // newest first; the erased account is left out
+			{"691 111 1111", []int64{newer.ID, older.ID}},
+			{"090000045", []int64{older.ID}},
+			{"παπαδ", []int64{newer.ID, older.ID}},
+			{"Μαρκάκης", []int64{other.ID}},
+			{"kostas%", []int64{}}, // LIKE's wildcards are plain characters
+			{"ann", []int64{}},     // a user name matches whole, not as a prefix
+			{"  ", []int64{}},
+		} {
+			got, err := db.FindCitizens(ctx, tc.query, 10)
+			if err != nil {
+				t.Fatalf("%q: %v", tc.query, err)
+			}
+			if g := ids(got); fmt.Sprint(g) != fmt.Sprint(tc.want) {
+				t.Errorf("%q: got %v, want %v", tc.query, g, tc.want)
+			}
+		}
+		if got, err := db.FindCitizens(ctx, "6911111111", 1); err != nil || len(got) != 1 || got[0].ID != newer.ID {
+			t.Fatalf("limit: %v %v", ids(got), err)
+		}
+	})
+	t.Run("PendingVerifications", func(t *testing.T) {
+		for _, r := range []struct {
+			c  *dimos.Citizen
+			at time.Time
+		}{{newer, now.Add(-3 * time.Hour)}, {older, now.Add(-2 * time.Hour)}, {other, now.Add(-time.Hour)}, {sleeper, now.Add(-4 * time.Hour)}} {
+			if err := db.RequestVerification(ctx, r.c.ID, dimos.DocIDCard, r.at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.VerifyCitizen(ctx, other.ID, desk, dimos.DocPassport, "AB1234567", now); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.PendingVerifications(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Longest waiting first; the verified and the not yet activated are not waiting.
+		if g := ids(got); fmt.Sprint(g) != fmt.Sprint([]int64{newer.ID, older.ID}) {
+			t.Fatalf("got %v", g)
+		}
+		if got[0].VerificationDoc != dimos.DocIDCard || !got[0].VerificationRequestedAt.Equal(now.Add(-3*time.Hour)) {
+			t.Fatalf("row %+v", got[0])
+		}
+		if got, _ := db.PendingVerifications(ctx, 1); len(got) != 1 {
+			t.Fatalf("limit: %v", ids(got))
 		}
 	})
 }
