@@ -19,6 +19,7 @@ import (
 	"dimos/console"
 	"dimos/i18n"
 	"dimos/intake"
+	"dimos/ivr"
 	"dimos/notify"
 	"dimos/open311"
 	"dimos/postgres"
@@ -88,7 +89,7 @@ func connectOutside(cfg config) (outside, error) {
 func startWorker(c client.Client, db *postgres.DB, out outside, cfg config, log *slog.Logger) (sdkworker.Worker, error) {
 	acts := &activities.Activities{
 		Cases: db, Directory: db, Notifications: db, Mailer: out.mailer, Protocol: out.protocol,
-		Attachments: db, RecordingHosts: cfg.RecordingHosts,
+		Attachments: db, Recordings: db, RecordingHosts: cfg.RecordingHosts,
 		ConsoleURL: cfg.PublicURL + "/console", PortalURL: cfg.PublicURL, Municipality: cfg.Municipality,
 		Log: log.With("component", "activities"),
 	}
@@ -137,6 +138,11 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*w
 		Cases: db, Directory: db, Kick: starter.Kick, Log: log.With("component", "intake"),
 		Checks: map[string]dimos.Health{"postgres": db, "temporal": d},
 		Work:   d, Attachments: db, Throttle: db, Citizen: acct.CitizenFromRequest,
+	}).Mount(app)
+	ivr.New(ivr.Config{
+		Cases: db, Directory: db, Citizens: db, Recordings: db, Throttle: db,
+		Kick: starter.Kick, AuthToken: cfg.IVRAuthToken, PublicURL: cfg.IVRPublicURL,
+		Secret: []byte(cfg.IVRSecret), Log: log.With("component", "ivr"),
 	}).Mount(app)
 	open311.New(open311.Config{
 		Cases: db, Directory: db, Keys: db, Requests: db, Kick: starter.Kick,

@@ -38,6 +38,9 @@ type config struct {
 	ProtocolToken       string        // DIMOS_PROTOCOL_TOKEN
 	Open311Jurisdiction string        // DIMOS_OPEN311_JURISDICTION
 	RecordingHosts      []string      // DIMOS_IVR_RECORDING_HOSTS
+	IVRAuthToken        string        // DIMOS_IVR_AUTH_TOKEN
+	IVRSecret           string        // DIMOS_IVR_SECRET
+	IVRPublicURL        string        // DIMOS_IVR_PUBLIC_URL
 }
 
 // envVars documents the variables in the order the README lists them.
@@ -68,6 +71,9 @@ var envVars = []struct{ Name, Default, Doc string }{
 	{"DIMOS_PROTOCOL_TOKEN", "dev-protocol-token", "bearer token for the protocol registry"},
 	{"DIMOS_OPEN311_JURISDICTION", "dimos.example", "the jurisdiction_id Open311 clients name"},
 	{"DIMOS_IVR_RECORDING_HOSTS", "api.twilio.com", "comma-separated hosts phone recordings may be fetched from"},
+	{"DIMOS_IVR_AUTH_TOKEN", "", "the telephony provider's auth token; X-Twilio-Signature is checked when set (set it in production)"},
+	{"DIMOS_IVR_SECRET", "", "key that signs the call state between IVR webhooks (32+ random bytes); empty makes one per start"},
+	{"DIMOS_IVR_PUBLIC_URL", "", "the base URL the provider calls, exactly (signatures cover it); empty means DIMOS_PUBLIC_URL"},
 }
 
 func loadConfig() (config, error) {
@@ -121,6 +127,12 @@ func loadConfig() (config, error) {
 		ProtocolURL:         strings.TrimRight(get("DIMOS_PROTOCOL_URL"), "/"),
 		ProtocolToken:       get("DIMOS_PROTOCOL_TOKEN"),
 		Open311Jurisdiction: get("DIMOS_OPEN311_JURISDICTION"),
+		IVRAuthToken:        get("DIMOS_IVR_AUTH_TOKEN"),
+		IVRSecret:           get("DIMOS_IVR_SECRET"),
+		IVRPublicURL:        strings.TrimRight(get("DIMOS_IVR_PUBLIC_URL"), "/"),
+	}
+	if c.IVRPublicURL == "" {
+		c.IVRPublicURL = c.PublicURL
 	}
 	for _, h := range strings.Split(get("DIMOS_IVR_RECORDING_HOSTS"), ",") {
 		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
