@@ -130,3 +130,29 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		t.Error("GET /healthz is not in openapi.json")
 	}
 }
+
+// TestOpenAPISubmissionFieldsAccepted posts a case with every property the
+// Submission schema documents: the strict decoder refuses unknown fields, so a
+// property the API no longer takes fails here.
+func TestOpenAPISubmissionFieldsAccepted(t *testing.T) {
+	_, doc, _ := fetchOpenAPI(t)
+	props, _ := doc.Components.Schemas["Submission"]["properties"].(map[string]any)
+	values := map[string]any{
+		"kind": "request", "category": "potholes", "subject": "Λακκούβα", "text": "Στην πλατεία.",
+		"desired_action": "Επισκευή", "anonymous": false, "lang": "el", "address": "Πλατεία Βενιζέλου 1",
+		"contact":  map[string]string{"first_name": "Ελένη", "last_name": "Κ", "email": "eleni@example.gr", "phone": "2841022222"},
+		"location": map[string]float64{"lat": 35.19, "lon": 25.72},
+		"purpose":  "", "delivery": "",
+	}
+	for name := range props {
+		if _, ok := values[name]; !ok {
+			t.Errorf("the test has no value for documented property %q; add one", name)
+		}
+	}
+	body, _ := json.Marshal(values)
+	h := newHarness(t)
+	code, out := h.do(t, http.MethodPost, "/api/v1/cases", string(body))
+	if code != http.StatusCreated {
+		t.Fatalf("a submission with every documented property: %d %v", code, out)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"dimos/ivr"
 	"dimos/notify"
 	"dimos/open311"
+	"dimos/portal"
 	"dimos/postgres"
 	"dimos/protocol"
 	"dimos/worker"
@@ -128,16 +129,21 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*w
 		DisableStartupMessage:        true,
 		ErrorHandler:                 errorHandler(log),
 	})
-	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/console/", fiber.StatusSeeOther) })
 	acct := account.New(account.Config{
 		Citizens: db, Mailer: mailer, Throttle: db, Log: log.With("component", "account"),
 		PublicURL: cfg.PublicURL, Municipality: cfg.Municipality, SecureCookies: cfg.SecureCookies,
 	})
 	acct.Mount(app)
-	intake.New(intake.Config{
+	api := intake.New(intake.Config{
 		Cases: db, Directory: db, Kick: starter.Kick, Log: log.With("component", "intake"),
 		Checks: map[string]dimos.Health{"postgres": db, "temporal": d},
 		Work:   d, Attachments: db, Throttle: db, Citizen: acct.CitizenFromRequest,
+	})
+	api.Mount(app)
+	intake.MountOpenAPI(app)
+	portal.New(portal.Config{
+		Intake: api, Directory: db, Cases: db, Citizen: acct.CitizenFromRequest,
+		Log: log.With("component", "portal"), SecureCookies: cfg.SecureCookies, Municipality: cfg.Municipality,
 	}).Mount(app)
 	ivr.New(ivr.Config{
 		Cases: db, Directory: db, Citizens: db, Recordings: db, Throttle: db,

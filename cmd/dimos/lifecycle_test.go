@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -191,4 +193,29 @@ func TestTargetsChangeReachOpenCases(t *testing.T) {
 	if cat.Targets.CompletionDays != 3 {
 		t.Fatalf("stored targets %+v", cat.Targets)
 	}
+}
+
+// TestPhoneRecordingReachesTheCase: a case filed on the phone line has its recorded
+// message fetched from the provider by the workflow and attached, for the clerk.
+func TestPhoneRecordingReachesTheCase(t *testing.T) {
+	wav := append([]byte("RIFF\x24\x00\x00\x00WAVEfmt "), make([]byte, 256)...)
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(wav) })) //nolint:errcheck
+	defer provider.Close()
+	srv := startTemporal(t, 0)
+	s := newStack(t, srv.FrontendAddr(), false)
+	s.cfg.RecordingHosts = []string{"127.0.0.1"}
+	s.startWorker()
+	ctx := context.Background()
+	c := &dimos.Case{Kind: dimos.KindComplaint, CategoryCode: "potholes", Channel: dimos.ChannelIVR, Anonymous: true,
+		Subject: "Τηλεφωνική καταγγελία", Text: "Ηχογραφημένο μήνυμα."}
+	if err := s.db.SubmitCase(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.SaveRecording(ctx, c.ID, provider.URL+"/Recordings/RE1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the recording attached", func() bool {
+		atts, err := s.db.CaseAttachments(ctx, c.ID)
+		return err == nil && len(atts) == 1 && atts[0].ContentType == "audio/wave"
+	})
 }

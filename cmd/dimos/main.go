@@ -237,8 +237,11 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 
 func printDevBanner(cfg config, temporalAddr string, sims *devSimulators) {
 	fmt.Printf("\ndimos is running\n\n")
+	fmt.Printf("  portal       http://%s/ (citizens' pages)\n", cfg.HTTPAddr)
 	fmt.Printf("  console      http://%s/console/\n", cfg.HTTPAddr)
-	fmt.Printf("  citizen API  http://%s/api/v1/categories\n", cfg.HTTPAddr)
+	fmt.Printf("  citizen API  http://%s/api/v1/categories (OpenAPI: /api/openapi.json)\n", cfg.HTTPAddr)
+	fmt.Printf("  Open311      http://%s/open311/discovery.json\n", cfg.HTTPAddr)
+	fmt.Printf("  IVR          POST http://%s/ivr/voice (TwiML webhooks)\n", cfg.HTTPAddr)
 	fmt.Printf("  health       http://%s/healthz\n", cfg.HTTPAddr)
 	fmt.Printf("  temporal     %s (namespace %s)\n", temporalAddr, cfg.TemporalNamespace)
 	if cfg.TemporalUIURL != "" {
