@@ -35,8 +35,9 @@ func newAccessKey() (key string, hash []byte) {
 	return key, sum[:]
 }
 
-// citizenCase loads the case named in the path and checks the bearer key, throttling
-// wrong keys per address.
+// citizenCase loads the case named in the path and checks that the request may act on
+// it: the case's access key, or the signed-in citizen who filed it. Wrong keys are
+// throttled per address.
 func (a *API) citizenCase(c *fiber.Ctx) (*dimos.Case, error) {
 	number, ok := dimos.ParseCaseNumber(c.Params("number"))
 	if !ok {
@@ -64,7 +65,14 @@ func (a *API) citizenCase(c *fiber.Ctx) (*dimos.Case, error) {
 		return nil, err
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(key)))
-	if key == "" || len(want) == 0 || subtle.ConstantTimeCompare(got[:], want) != 1 {
+	keyOK := key != "" && len(want) != 0 && subtle.ConstantTimeCompare(got[:], want) == 1
+	if !keyOK && cs.CitizenID != 0 {
+		// M15: a signed-in citizen opens their own cases with their account's token.
+		if cit, err := a.citizen(c); err == nil && cit != nil && cit.ID == cs.CitizenID {
+			keyOK = true
+		}
+	}
+	if !keyOK {
 		if a.cfg.Throttle != nil {
 			if err := a.cfg.Throttle.RecordFailure(ctx, ipKey, time.Now()); err != nil {
 				return nil, err

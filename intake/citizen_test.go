@@ -266,3 +266,42 @@ func TestSignedInSubmission(t *testing.T) {
 		}
 	})
 }
+
+// TestOwnCaseWithAccountToken: the citizen who filed a case opens it with their
+// account's token (M15); another citizen's token does not open it.
+func TestOwnCaseWithAccountToken(t *testing.T) {
+	db := pgtest.New(t, true)
+	ctx := context.Background()
+	owner := &dimos.Citizen{Username: "owner", FirstName: "Ελένη", LastName: "Παππά", Email: "owner@example.gr",
+		MobilePhone: "6900000003", Address: "Εγνατίας 12", Lang: "el"}
+	other := &dimos.Citizen{Username: "other", FirstName: "Νίκος", LastName: "Ιωάννου", Email: "other@example.gr",
+		MobilePhone: "6900000004", Address: "Τσιμισκή 1", Lang: "el"}
+	for _, c := range []*dimos.Citizen{owner, other} {
+		if err := db.CreateCitizen(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := fiber.New()
+	intake.New(intake.Config{Cases: db, Directory: db, Throttle: db, Citizen: func(c *fiber.Ctx) (*dimos.Citizen, error) {
+		switch c.Get("Authorization") {
+		case "Bearer owner-token":
+			return owner, nil
+		case "Bearer other-token":
+			return other, nil
+		}
+		return nil, dimos.Errorf(dimos.EUNAUTHORIZED, "error.unauthorized")
+	}}).Mount(app)
+	h := &citizenHarness{app: app, db: db}
+	code, body := h.call(t, "POST", "/api/v1/cases", "owner-token", "application/json",
+		strings.NewReader(`{"kind":"complaint","category":"cleaning","subject":"Σκουπίδια","text":"Δεν περνά το απορριμματοφόρο."}`))
+	if code != http.StatusCreated {
+		t.Fatalf("%d %v", code, body)
+	}
+	path := "/api/v1/cases/" + body["number"].(string)
+	if code, out := h.call(t, "GET", path, "owner-token", "", nil); code != http.StatusOK || out["subject"] != "Σκουπίδια" {
+		t.Fatalf("owner: %d %v", code, out)
+	}
+	if code, _ := h.call(t, "GET", path, "other-token", "", nil); code != http.StatusUnauthorized {
+		t.Fatalf("another citizen opened the case: %d", code)
+	}
+}
