@@ -15,6 +15,7 @@ type APIKey struct {
 	CreatedAt time.Time
 	RevokedAt time.Time // zero while the key works
 	CreatedBy int64     // employee who issued it; 0 for the command line
+	RevokedBy int64     // employee who withdrew it
 }
 
 // Revoked reports whether the key was withdrawn.

@@ -32,6 +32,8 @@ const (
 	// The service desk's: find citizens and verify their identity in person (M3).
 	actDesk
 	actVerifyCitizen
+	// The admins': issue and revoke the Open311 API keys of outside clients.
+	actAPIKeys
 )
 
 // allowed is the console's access policy: whether me may do act, and, when the act
@@ -41,7 +43,7 @@ const (
 // A case is visible to its assignee, to every employee of the service that holds it
 // (colleagues cover for each other) and to managers and admins, who read across
 // services (M18, M20). Citizens' accounts are the service desks' and the admins'
-// alone (M3, M4). The decisions mirror the workflow's validators, so that the
+// alone (M3, M4); API keys the admins' alone. The decisions mirror the workflow's validators, so that the
 // page offers only what the workflow will accept: the holder (the assignee, or the
 // director of the holding service) decides where the case goes and how it ends, and
 // the answer goes to the citizen under their name (M16); any member of the holding
@@ -75,6 +77,10 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 		// Only the desks see a citizen's identity document, and admins, who stand in
 		// for them; case work gives no reason to browse the register of citizens (M4).
 		return me.Role == dimos.RoleDesk || me.Role == dimos.RoleAdmin
+	case actAPIKeys:
+		// A key lets an outside system file cases in the municipality's name; only
+		// admins, who answer for the system, hand one out or take it back.
+		return me.Role == dimos.RoleAdmin
 	}
 	return false
 }

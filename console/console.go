@@ -59,7 +59,10 @@ type Config struct {
 	// Citizens serves the service desks' identity verification (M3); nil leaves the
 	// desk pages unavailable and their link out of the header.
 	Citizens DeskCitizens
-	Logger   *slog.Logger
+	// APIKeys issues and revokes the Open311 API keys on the admins' page; nil
+	// leaves that page unavailable (503) and its link out of the header.
+	APIKeys dimos.APIKeyStore
+	Logger  *slog.Logger
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
@@ -138,6 +141,9 @@ func (con *Console) Mount(app fiber.Router) {
 	g.Get("/desk", con.staff(actDesk), con.deskPage)
 	g.Get("/desk/citizens/:id", con.staff(actDesk), con.deskCitizenPage)
 	g.Post("/desk/citizens/:id/verify", con.staff(actVerifyCitizen), con.checkCSRF, con.verifyCitizen)
+	g.Get("/admin/api-keys", con.staff(actAPIKeys), con.apiKeysPage)
+	g.Post("/admin/api-keys", con.staff(actAPIKeys), con.checkCSRF, con.issueAPIKey)
+	g.Post("/admin/api-keys/:id/revoke", con.staff(actAPIKeys), con.checkCSRF, con.revokeAPIKey)
 	for _, d := range con.decisions() {
 		g.Post("/cases/:number/"+d.name, con.staff(d.act), con.checkCSRF, con.decide(d))
 	}

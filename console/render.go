@@ -36,7 +36,7 @@ var athens = func() *time.Location {
 }()
 
 // pages are the views under views/pages; each is parsed with the layout and partials.
-var pages = []string{"signin", "inbox", "case", "error", "desk", "desk-citizen"}
+var pages = []string{"signin", "inbox", "case", "error", "desk", "desk-citizen", "api-keys"}
 
 // views holds every page parsed once per language: the t function is bound to the
 // language at parse time, so templates say {{t "key"}} and never pass the language.
@@ -147,6 +147,8 @@ type pageView struct {
 	CSRF string          // token of the page's forms
 	Me   *dimos.Employee // nil before sign-in
 	Desk bool            // the header links to the service desk's page
+	// APIKeys: the header links to the admins' page of API keys.
+	APIKeys bool
 }
 
 func (p pageView) lang() string { return p.Lang }
@@ -174,6 +176,7 @@ func (con *Console) page(c *fiber.Ctx, path string) pageView {
 	if st := staffOf(c); st != nil {
 		p.Me, p.CSRF = st.me, st.session.CSRFToken
 		p.Desk = con.cfg.Citizens != nil && allowed(st.me, actDesk, nil)
+		p.APIKeys = con.cfg.APIKeys != nil && allowed(st.me, actAPIKeys, nil)
 	}
 	return p
 }

@@ -70,12 +70,12 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id int64, by int64) error {
 	return nil
 }
 
-const apiKeyColumns = `id, name, prefix, created_at, revoked_at, coalesce(created_by, 0)`
+const apiKeyColumns = `id, name, prefix, created_at, revoked_at, coalesce(created_by, 0), coalesce(revoked_by, 0)`
 
 func scanAPIKey(r pgx.CollectableRow) (dimos.APIKey, error) {
 	var k dimos.APIKey
 	var revoked *time.Time
-	err := r.Scan(&k.ID, &k.Name, &k.Prefix, &k.CreatedAt, &revoked, &k.CreatedBy)
+	err := r.Scan(&k.ID, &k.Name, &k.Prefix, &k.CreatedAt, &revoked, &k.CreatedBy, &k.RevokedBy)
 	k.RevokedAt = deref(revoked)
 	return k, err
 }
