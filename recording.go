@@ -8,4 +8,7 @@ type RecordingStore interface {
 	SaveRecording(ctx context.Context, caseID int64, url string) error
 	// RecordingOf returns the recording's URL, "" when the case has none.
 	RecordingOf(ctx context.Context, caseID int64) (string, error)
+	// CaseWithRecording returns the number of the case filed with a recording, ""
+	// when none.
+	CaseWithRecording(ctx context.Context, url string) (string, error)
 }

@@ -184,7 +184,8 @@ func (r recordings) SaveRecording(_ context.Context, id int64, url string) error
 	r[id] = url
 	return nil
 }
-func (r recordings) RecordingOf(_ context.Context, id int64) (string, error) { return r[id], nil }
+func (r recordings) RecordingOf(_ context.Context, id int64) (string, error)   { return r[id], nil }
+func (r recordings) CaseWithRecording(context.Context, string) (string, error) { return "", nil }
 
 func TestFetchRecording(t *testing.T) {
 	ctx := context.Background()

@@ -856,6 +856,13 @@ func (h *Handler) submit(r *response, cl *call) *response {
 	if err := cs.Validate(); err != nil {
 		return h.fail(cl, fmt.Errorf("ivr case: %w", err))
 	}
+	// A retried webhook (the provider got no answer to the first) finds its case.
+	if number, err := h.cfg.Recordings.CaseWithRecording(cl.ctx, cl.st.Rec); err != nil {
+		return h.fail(cl, err)
+	} else if number != "" {
+		spoken := spellDigits(number)
+		return goodbye(r.say(t("ivr.submitted", spoken, spoken)))
+	}
 	if err := h.cfg.Cases.SubmitCase(cl.ctx, cs); err != nil {
 		return h.fail(cl, err)
 	}

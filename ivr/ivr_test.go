@@ -302,8 +302,19 @@ func TestAnonymousComplaint(t *testing.T) {
 	p.recorded("https://api.twilio.com/rec/RE2")
 	p.press("4")
 	p.hears(tr("ivr.callback.ask"))
+	beforeSubmit := p.last
 	p.press("1")
 	number := spokenNumber(t, p.last)
+	t.Run("RetriedSubmitFindsItsCase", func(t *testing.T) {
+		// The provider got no answer and posts the same webhook again.
+		again := h.post(beforeSubmit.next(t), p.form(map[string]string{"Digits": "1"}))
+		if got := spokenNumber(t, again); got != number {
+			t.Fatalf("the retry heard %s, want %s", got, number)
+		}
+		if len(h.kicked) != 1 {
+			t.Fatalf("the retry filed another case: %d kicked", len(h.kicked))
+		}
+	})
 	p.hears(tr("ivr.submitted.anonymous"), tr("ivr.goodbye"))
 	if !p.hungUp() {
 		t.Fatal("no hang-up after submission")

@@ -47,3 +47,16 @@ func (db *DB) RecordingOf(ctx context.Context, caseID int64) (string, error) {
 	}
 	return url, err
 }
+
+// CaseWithRecording returns the number of the case a recording was filed with, ""
+// when none: the telephony provider retries a webhook it got no answer to, and the
+// retry must find the case the first attempt filed instead of filing another.
+func (db *DB) CaseWithRecording(ctx context.Context, url string) (string, error) {
+	var number string
+	err := db.Pool.QueryRow(ctx, `SELECT c.number FROM ivr_recordings r JOIN cases c ON c.id = r.case_id
+		WHERE r.url = $1`, url).Scan(&number)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return number, err
+}
