@@ -779,6 +779,11 @@ func FuzzOpen311Post(f *testing.F) {
 	f.Add("text/plain", "\xff\xfe")
 	f.Add(";;;", "")
 	f.Fuzz(func(t *testing.T, contentType, body string) {
+		if len(contentType) > 1024 {
+			// Headers beyond the server's read buffer are refused by fasthttp before
+			// any handler; app.Test reports that as an error instead of an answer.
+			t.Skip("header larger than the server reads")
+		}
 		a := h.do(t, "POST", "/open311/v2/requests.json", contentType, body)
 		if a.status >= 500 {
 			t.Fatalf("%d for %q %q: %s", a.status, contentType, body, a.body)
