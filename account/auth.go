@@ -157,37 +157,57 @@ func (a *API) login(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req); err != nil {
 		return a.fail(c, err)
 	}
-	var v dimos.Validation
-	if strings.TrimSpace(req.Username) == "" {
-		v.Add("username", "field.required")
-	}
-	if req.Password == "" {
-		v.Add("password", "field.required")
-	}
-	if err := v.Err(); err != nil {
-		return a.fail(c, err)
-	}
-	cit, err := a.checkSignIn(c, req.Username, req.Password)
+	token, expires, err := a.startSession(c, req.Username, req.Password)
 	if err != nil {
 		return a.fail(c, err)
 	}
+	return ok(c, fiber.StatusOK, fiber.Map{"token": token, "token_type": "Bearer", "expires_at": expires})
+}
+
+// SignIn signs a citizen in from the portal's HTML form exactly as the JSON login
+// does — required fields, the throttle, the check of the password, a new session and
+// its cookie — and returns a *dimos.Error the page can show when it refuses:
+// EINVALID naming the empty field, EUNAUTHORIZED for a wrong name or password,
+// EFORBIDDEN for an account not yet activated, ETOOMANY while throttled.
+func (a *API) SignIn(c *fiber.Ctx, username, password string) error {
+	_, _, err := a.startSession(c, username, password)
+	return err
+}
+
+// startSession checks the credentials, stores a new session token and sets it as the
+// session cookie; it is the one sign-in of the JSON API and of the portal's pages.
+func (a *API) startSession(c *fiber.Ctx, username, password string) (token string, expires time.Time, err error) {
+	var v dimos.Validation
+	if strings.TrimSpace(username) == "" {
+		v.Add("username", "field.required")
+	}
+	if password == "" {
+		v.Add("password", "field.required")
+	}
+	if err := v.Err(); err != nil {
+		return "", time.Time{}, err
+	}
+	cit, err := a.checkSignIn(c, username, password)
+	if err != nil {
+		return "", time.Time{}, err
+	}
 	// Told only to whoever knows the password, so it betrays nothing.
 	if !cit.Activated() {
-		return a.fail(c, dimos.Errorf(dimos.EFORBIDDEN, "account.error.not_activated"))
+		return "", time.Time{}, dimos.Errorf(dimos.EFORBIDDEN, "account.error.not_activated")
 	}
 	token, hash := newToken()
 	now := a.cfg.Now()
-	expires := now.Add(SessionTTL)
+	expires = now.Add(SessionTTL)
 	if err := a.cfg.Citizens.CreateCitizenToken(c.UserContext(), dimos.CitizenToken{
 		Hash: hash, CitizenID: cit.ID, Kind: dimos.TokenSession, CreatedAt: now, ExpiresAt: expires}); err != nil {
-		return a.fail(c, err)
+		return "", time.Time{}, err
 	}
 	c.Cookie(&fiber.Cookie{
 		Name: CookieName, Value: token, Path: "/", Expires: expires, HTTPOnly: true,
 		Secure: a.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode,
 	})
 	a.cfg.Log.Info("citizen signed in", "citizen", cit.ID)
-	return ok(c, fiber.StatusOK, fiber.Map{"token": token, "token_type": "Bearer", "expires_at": expires})
+	return token, expires, nil
 }
 
 // sessionToken is the bearer token of the request, or else its session cookie;
@@ -236,12 +256,29 @@ func (a *API) clearCookie(c *fiber.Ctx) {
 }
 
 func (a *API) logout(c *fiber.Ctx, _ *dimos.Citizen) error {
-	token, _ := sessionToken(c)
-	if err := a.cfg.Citizens.DeleteCitizenToken(c.UserContext(), hashToken(token)); err != nil {
+	if err := a.endSession(c); err != nil {
 		return a.fail(c, err)
 	}
-	a.clearCookie(c)
 	return ok(c, fiber.StatusOK, message("signed_out", "account.logged_out"))
+}
+
+// SignOut ends the session of the request's cookie, if any, and clears the cookie:
+// the portal's "sign out" button. Signing out without a session is not an error.
+func (a *API) SignOut(c *fiber.Ctx) error {
+	if token, _ := sessionToken(c); token == "" {
+		a.clearCookie(c)
+		return nil
+	}
+	return a.endSession(c)
+}
+
+func (a *API) endSession(c *fiber.Ctx) error {
+	token, _ := sessionToken(c)
+	if err := a.cfg.Citizens.DeleteCitizenToken(c.UserContext(), hashToken(token)); err != nil {
+		return err
+	}
+	a.clearCookie(c)
+	return nil
 }
 
 // confirmPassword checks the signed-in citizen's password before a grave action

@@ -13,8 +13,9 @@ import (
 	"dimos/jsonapi"
 )
 
-// registration is the body of POST /api/v1/account/register (M1).
-type registration struct {
+// Registration is the body of POST /api/v1/account/register (M1), and what the
+// portal's registration form posts to Register.
+type Registration struct {
 	Username        string `json:"username"`
 	Password        string `json:"password"`
 	FirstName       string `json:"first_name"`
@@ -31,10 +32,16 @@ type registration struct {
 // parseRegistration decodes and checks a registration, reporting every bad field at
 // once. It touches nothing, so it can be fuzzed on its own.
 func parseRegistration(body []byte) (*dimos.Citizen, string, error) {
-	var r registration
+	var r Registration
 	if err := jsonapi.Decode(body, &r); err != nil {
 		return nil, "", err
 	}
+	return r.citizen()
+}
+
+// citizen checks a registration and returns the account it asks for, with its
+// password apart.
+func (r Registration) citizen() (*dimos.Citizen, string, error) {
 	cit := &dimos.Citizen{
 		Username:  dimos.NormalizeUsername(r.Username),
 		FirstName: strings.TrimSpace(r.FirstName), LastName: strings.TrimSpace(r.LastName),
@@ -52,24 +59,45 @@ func parseRegistration(body []byte) (*dimos.Citizen, string, error) {
 }
 
 func (a *API) register(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	ipKey := mailAddressKey(c.IP())
-	if err := a.throttled(ctx, MaxMailsPerAddress, ipKey); err != nil {
-		return a.fail(c, err)
-	}
-	cit, password, err := parseRegistration(c.Body())
+	cit, key, err := a.createAccount(c, func() (*dimos.Citizen, string, error) { return parseRegistration(c.Body()) })
 	if err != nil {
 		return a.fail(c, err)
 	}
+	out := message("registered", key)
+	out["username"] = cit.Username
+	return ok(c, fiber.StatusCreated, out)
+}
+
+// Register opens an account from the portal's HTML form exactly as the JSON API
+// does (M1, M2): the same throttle on mails per address, the same checks (an
+// EINVALID or ECONFLICT *dimos.Error naming the fields), and the activation link
+// mailed. It returns the new account and the catalogue key of the sentence to show:
+// the link was mailed, or the mail failed and the citizen should ask for it again.
+func (a *API) Register(c *fiber.Ctx, r Registration) (*dimos.Citizen, string, error) {
+	return a.createAccount(c, r.citizen)
+}
+
+// createAccount stores the account that parse returns and mails its activation link,
+// under the throttle of mails per address.
+func (a *API) createAccount(c *fiber.Ctx, parse func() (*dimos.Citizen, string, error)) (*dimos.Citizen, string, error) {
+	ctx := c.UserContext()
+	ipKey := mailAddressKey(c.IP())
+	if err := a.throttled(ctx, MaxMailsPerAddress, ipKey); err != nil {
+		return nil, "", err
+	}
+	cit, password, err := parse()
+	if err != nil {
+		return nil, "", err
+	}
 	if cit.PasswordHash, err = a.hash(password); err != nil {
-		return a.fail(c, err)
+		return nil, "", err
 	}
 	cit.CreatedAt = a.cfg.Now()
 	if err := a.cfg.Citizens.CreateCitizen(ctx, cit); err != nil {
-		return a.fail(c, err)
+		return nil, "", err
 	}
 	if err := a.fault(ctx, ipKey); err != nil {
-		return a.fail(c, err)
+		return nil, "", err
 	}
 	key := "account.registered"
 	if err := a.sendActivation(ctx, cit); err != nil {
@@ -77,9 +105,7 @@ func (a *API) register(c *fiber.Ctx) error {
 		key = "account.registered.mail_failed"
 	}
 	a.cfg.Log.Info("citizen registered", "citizen", cit.ID)
-	out := message("registered", key)
-	out["username"] = cit.Username
-	return ok(c, fiber.StatusCreated, out)
+	return cit, key, nil
 }
 
 // sendActivation makes a new activation token and mails its link.
@@ -112,8 +138,14 @@ func (a *API) activate(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	hash := hashToken(token)
+	// A citizen who clicks the mailed link gets a page, not JSON: the portal's
+	// sign-in page, with a sentence saying what happened.
+	browser := strings.Contains(c.Get(fiber.HeaderAccept), "text/html")
 	cit, err := a.cfg.Citizens.ActivateCitizen(ctx, hash, pinHash, a.cfg.Now())
 	if err != nil {
+		if browser && dimos.ErrorCode(err) != dimos.EINTERNAL {
+			return c.Redirect("/signin?notice=activation_failed", fiber.StatusSeeOther)
+		}
 		return a.fail(c, err)
 	}
 	key := "account.activated"
@@ -122,6 +154,13 @@ func (a *API) activate(c *fiber.Ctx) error {
 		key = "account.activated.mail_failed"
 	}
 	a.cfg.Log.Info("citizen activated", "citizen", cit.ID)
+	if browser {
+		notice := "activated"
+		if key != "account.activated" {
+			notice = "activated_mail_failed"
+		}
+		return c.Redirect("/signin?notice="+notice, fiber.StatusSeeOther)
+	}
 	out := message("activated", key)
 	out["username"] = cit.Username
 	return ok(c, fiber.StatusOK, out)

@@ -3,7 +3,9 @@
 // once (M8), and track a case by its number without signing in (M14). Pages are
 // Greek first with an English switch, work without JavaScript and on a phone, and
 // every sentence comes from the catalogue (i18n/catalogue/portal.json). Cases enter
-// only through intake.API.Accept, exactly as from the JSON API.
+// only through intake.API.Accept, exactly as from the JSON API. With accounts, the
+// citizen registers, signs in, lists their own cases, opens one and comments on it
+// (M1, M2, M12, M15), through account.API as the JSON API does.
 package portal
 
 import (
@@ -24,6 +26,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dimos"
+	"dimos/account"
 	"dimos/i18n"
 	"dimos/intake"
 )
@@ -42,8 +45,17 @@ type Config struct {
 	Cases     dimos.CaseStore
 	// Citizen returns the signed-in citizen (account.API's CitizenFromRequest), whose
 	// details pre-fill the form and whose account the case joins; nil without accounts.
+	// Accounts defaults it to Accounts.CitizenFromRequest.
 	Citizen func(*fiber.Ctx) (*dimos.Citizen, error)
-	Log     *slog.Logger
+	// Accounts signs citizens in and out and registers them; without it the portal
+	// has no sign-in, registration or "my cases" pages.
+	Accounts *account.API
+	// Citizens lists a signed-in citizen's own cases (M15).
+	Citizens dimos.CitizenStore
+	// Work carries the citizen's comments to the case workflow (workflows.Dispatcher);
+	// without it a comment is answered "try again later".
+	Work intake.Work
+	Log  *slog.Logger
 	// SecureCookies marks the portal's cookies Secure (behind HTTPS).
 	SecureCookies bool
 	// Municipality is the name on every page, e.g. "Δήμος Αγίου Νικολάου".
@@ -64,7 +76,7 @@ const (
 	staticPath = "/portal/static/"
 )
 
-var pages = []string{"home", "submit", "receipt", "track", "error"}
+var pages = []string{"home", "submit", "receipt", "track", "error", "signin", "register", "registered", "mycases", "mycase"}
 
 // athens is the municipality's clock: every date on a page is shown in it.
 var athens = func() *time.Location {
@@ -79,6 +91,9 @@ var athens = func() *time.Location {
 func New(cfg Config) *Portal {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Citizen == nil && cfg.Accounts != nil {
+		cfg.Citizen = cfg.Accounts.CitizenFromRequest
 	}
 	p := &Portal{cfg: cfg, views: map[string]map[string]*template.Template{}}
 	for _, lang := range []string{i18n.Greek, i18n.English} {
@@ -113,6 +128,16 @@ func (p *Portal) Mount(r fiber.Router) {
 	r.Get("/submit", p.secureHeaders, p.submitPage)
 	r.Post("/submit", p.secureHeaders, p.submit)
 	r.Get("/track", p.secureHeaders, p.track)
+	if p.cfg.Accounts != nil {
+		r.Get("/signin", p.secureHeaders, p.signinPage)
+		r.Post("/signin", p.secureHeaders, p.signin)
+		r.Post("/signout", p.secureHeaders, p.signout)
+		r.Get("/register", p.secureHeaders, p.registerPage)
+		r.Post("/register", p.secureHeaders, p.register)
+		r.Get("/my/cases", p.secureHeaders, p.myCases)
+		r.Get("/my/cases/:number", p.secureHeaders, p.myCase)
+		r.Post("/my/cases/:number/comment", p.secureHeaders, p.myCaseComment)
+	}
 }
 
 // secureHeaders: no framing, no foreign scripts or forms, no sniffing, and pages that
@@ -132,6 +157,9 @@ type pageView struct {
 	Path         string // where the language switch brings the reader back
 	Municipality string
 	Nav          string // the current page, for aria-current
+	Accounts     bool   // the portal offers sign-in
+	SignedIn     bool   // the header offers "my cases" and "sign out" instead of "sign in"
+	CSRF         string // the double-submit token of every form, the header's sign-out too
 }
 
 func (v pageView) lang() string { return v.Lang }
@@ -157,7 +185,15 @@ func (p *Portal) page(c *fiber.Ctx, path, nav string) pageView {
 	if name == "" {
 		name = i18n.T(lang, "portal.municipality")
 	}
-	return pageView{Lang: lang, Path: path, Municipality: name, Nav: nav}
+	v := pageView{Lang: lang, Path: path, Municipality: name, Nav: nav, Accounts: p.cfg.Accounts != nil, CSRF: p.csrfToken(c)}
+	if v.Accounts {
+		cit, err := p.citizen(c)
+		if err != nil {
+			p.cfg.Log.Warn("portal: session lookup", "err", err)
+		}
+		v.SignedIn = cit != nil
+	}
+	return v
 }
 
 // langOf is the reader's language: Greek unless they chose English.
@@ -256,6 +292,9 @@ func (p *Portal) static(c *fiber.Ctx) error {
 // csrfToken returns the browser's double-submit token, setting a new one when it has
 // none, for the form to carry in a hidden field.
 func (p *Portal) csrfToken(c *fiber.Ctx) string {
+	if t, ok := c.Locals(localCSRF).(string); ok {
+		return t
+	}
 	if t := c.Cookies(cookieCSRF); len(t) == 43 {
 		return strings.Clone(t)
 	}
@@ -264,8 +303,11 @@ func (p *Portal) csrfToken(c *fiber.Ctx) string {
 	t := base64.RawURLEncoding.EncodeToString(b)
 	c.Cookie(&fiber.Cookie{Name: cookieCSRF, Value: t, Path: "/", Expires: time.Now().Add(24 * time.Hour),
 		Secure: p.cfg.SecureCookies, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
+	c.Locals(localCSRF, t) // one token per answer, however many forms it holds
 	return t
 }
+
+const localCSRF = "portal.csrf"
 
 // csrfOK checks that the form carries the token of the cookie: another site can make
 // the browser post, but cannot read the cookie to put it in the form.

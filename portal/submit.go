@@ -40,7 +40,6 @@ type fieldErrors struct {
 
 type submitView struct {
 	pageView
-	CSRF       string
 	Form       submitForm
 	Kinds      []option
 	Categories []option
@@ -123,17 +122,27 @@ func fieldLabel(name string) string {
 func fieldID(field string) string { return "f-" + strings.ReplaceAll(field, ".", "-") }
 func errorID(field string) string { return fieldID(field) + "-error" }
 
-// citizen returns the signed-in citizen, or nil when nobody is signed in.
+// citizen returns the signed-in citizen, or nil when nobody is signed in. It asks the
+// store once per request: the header and the handler share the answer.
 func (p *Portal) citizen(c *fiber.Ctx) (*dimos.Citizen, error) {
 	if p.cfg.Citizen == nil {
 		return nil, nil
+	}
+	if cit, ok := c.Locals(localCitizen).(*dimos.Citizen); ok {
+		return cit, nil
 	}
 	cit, err := p.cfg.Citizen(c)
 	if dimos.ErrorCode(err) == dimos.EUNAUTHORIZED {
 		return nil, nil
 	}
+	if err == nil && cit != nil {
+		c.Locals(localCitizen, cit)
+	}
 	return cit, err
 }
+
+// localCitizen is the request's local that holds the signed-in citizen.
+const localCitizen = "portal.citizen"
 
 func (p *Portal) submitPage(c *fiber.Ctx) error {
 	cit, err := p.citizen(c)
@@ -149,7 +158,7 @@ func (p *Portal) submitPage(c *fiber.Ctx) error {
 
 func (p *Portal) renderSubmit(c *fiber.Ctx, status int, f submitForm, errs map[string][]string, signedIn bool) error {
 	pv := p.page(c, "/submit", "submit")
-	v := submitView{pageView: pv, CSRF: p.csrfToken(c), Form: f, Errors: errs, SignedIn: signedIn}
+	v := submitView{pageView: pv, Form: f, Errors: errs, SignedIn: signedIn}
 	for _, k := range formKinds {
 		v.Kinds = append(v.Kinds, option{Value: string(k), Label: i18n.T(pv.Lang, "kind."+string(k)), Selected: f.Kind == string(k)})
 	}
