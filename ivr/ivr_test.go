@@ -640,6 +640,11 @@ func FuzzVoiceWebhook(f *testing.F) {
 		if state != "" { // a later step, with whatever state the fuzzer makes up
 			path = "/ivr/menu?s=" + url.QueryEscape(state)
 		}
+		if len(path) > 2048 {
+			// A request line beyond the server's read buffer is refused by fasthttp
+			// before any handler; app.Test reports that as an error, not an answer.
+			t.Skip("request line larger than the server reads")
+		}
 		req := httptest.NewRequest(fiber.MethodPost, path, strings.NewReader(body))
 		req.Header.Set(fiber.HeaderContentType, fiber.MIMEApplicationForm)
 		resp, err := app.Test(req, -1)
