@@ -71,7 +71,7 @@ func newAccountHarness(t *testing.T) *accountHarness {
 	accounts.Mount(app) // the activation link of the mail lands on the JSON route
 	portal.New(portal.Config{
 		Intake: intake.New(intake.Config{Cases: db, Directory: db}), Directory: db, Cases: db,
-		Accounts: accounts, Citizens: db, Work: work, Municipality: "Δήμος Δοκιμής",
+		Accounts: accounts, Citizens: db, Work: work, Attachments: db, Municipality: "Δήμος Δοκιμής",
 	}).Mount(app)
 	return &accountHarness{harness: &harness{app: app, db: db}, work: work, smtp: srv}
 }

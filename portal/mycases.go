@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +27,10 @@ func (p *Portal) signedIn(c *fiber.Ctx) (*dimos.Citizen, error) {
 	}
 	next := localNext(string(c.Request().URI().RequestURI()))
 	if c.Method() != fiber.MethodGet { // a form posted after the session ended: back to its page
-		next = localNext(strings.TrimSuffix(c.Path(), "/comment"))
+		next = localNext(c.Path())
+		if i := strings.LastIndexByte(next, '/'); strings.HasPrefix(next, "/my/cases/") && i > len("/my/cases/") {
+			next = next[:i] // the case page of the form
+		}
 	}
 	to := "/signin"
 	if next != "" {
@@ -114,14 +118,42 @@ type eventLine struct {
 type myCaseView struct {
 	pageView
 	caseLine
-	Text          string
-	Answer        string
-	DueDate       time.Time
-	Events        []eventLine
-	Commented     bool
-	Comment       string   // as typed, kept when refused
-	CommentErrors []string // beside the field
-	MessageKey    string   // a refusal of the whole form, e.g. "try again later"
+	Text      string
+	Answer    string
+	DueDate   time.Time
+	Events    []eventLine
+	Open      bool // files may still be attached
+	Completed bool // answered: the citizen may rate the answer and reopen the case
+	Rating    int  // the citizen's rating of the answer, 0 if none
+	NoticeKey string
+	// Input as typed, kept when a form is refused, by field: comment, attach_text,
+	// stars, remark, reason.
+	Input map[string]string
+	// Errors are the reasons a field was refused, shown beside it, by the same names
+	// and "file".
+	Errors map[string][]string
+	// Messages are refusals of a whole form, e.g. "try again later", by form:
+	// comment, attach, rate, reopen.
+	Messages map[string]string
+}
+
+// Stars are the choices of the rating form.
+func (myCaseView) Stars() []int { return []int{1, 2, 3, 4, 5} }
+
+// Checked tells whether the star choice s was the one sent.
+func (v myCaseView) Checked(s int) bool { return v.Input["stars"] == strconv.Itoa(s) }
+
+// Described is the aria-describedby of the field id: its hint when it has one, and
+// its errors when it was refused.
+func (v myCaseView) Described(id string, hint bool) string {
+	var ids []string
+	if hint {
+		ids = append(ids, "f-"+id+"-hint")
+	}
+	if len(v.Errors[id]) > 0 {
+		ids = append(ids, "f-"+id+"-error")
+	}
+	return strings.Join(ids, " ")
 }
 
 // ownCase loads the case of the path when it is the citizen's own; anybody else's
@@ -149,11 +181,19 @@ func (p *Portal) myCase(c *fiber.Ctx) error {
 	if err != nil {
 		return p.fail(c, err)
 	}
-	return p.renderCase(c, fiber.StatusOK, cs, func(v *myCaseView) { v.Commented = c.Query("commented") != "" })
+	return p.renderCase(c, fiber.StatusOK, cs, func(v *myCaseView) {
+		for _, done := range []string{"commented", "attached", "rated", "reopened"} {
+			if c.Query(done) != "" {
+				v.NoticeKey = "portal.mycase." + done
+			}
+		}
+	})
 }
 
 func (p *Portal) renderCase(c *fiber.Ctx, status int, cs *dimos.Case, with func(*myCaseView)) error {
-	v := myCaseView{pageView: p.page(c, "/my/cases/"+cs.Number, "mycases"), Text: cs.Text, Answer: cs.Answer, DueDate: cs.DueDate}
+	v := myCaseView{pageView: p.page(c, "/my/cases/"+cs.Number, "mycases"), Text: cs.Text, Answer: cs.Answer, DueDate: cs.DueDate,
+		Open: cs.Status != dimos.StatusCompleted, Completed: cs.Status == dimos.StatusCompleted && cs.Stage == dimos.StageCompleted,
+		Rating: cs.Rating}
 	names, err := p.categoryNames(c, v.Lang)
 	if err != nil {
 		return p.fail(c, err)
@@ -181,45 +221,93 @@ func (p *Portal) renderCase(c *fiber.Ctx, status int, cs *dimos.Case, with func(
 // shown beside the field with the text kept; while Temporal cannot be reached the
 // citizen is asked to try again, and nothing was accepted.
 func (p *Portal) myCaseComment(c *fiber.Ctx) error {
+	cs, err := p.postedCase(c)
+	if cs == nil {
+		return err
+	}
+	text := strings.Clone(strings.TrimSpace(c.FormValue("text")))
+	f := caseForm{name: "comment", fields: map[string]string{"text": "comment"}, main: "comment",
+		input: map[string]string{"comment": text}}
+	if text == "" {
+		return p.refuseCase(c, cs, f, fiber.StatusBadRequest, map[string][]string{"comment": {"field.required"}}, "")
+	}
+	return p.sendCase(c, cs, f, workflows.UpdateCitizenComment, workflows.CitizenCommentRequest{Text: text}, "commented")
+}
+
+// postedCase checks the form's token, the session and that the case is the citizen's
+// own; when any fails it answers the request itself and returns nil.
+func (p *Portal) postedCase(c *fiber.Ctx) (*dimos.Case, error) {
 	if !csrfOK(c) {
-		return p.errorPage(c, fiber.StatusForbidden, "error.csrf")
+		return nil, p.errorPage(c, fiber.StatusForbidden, "error.csrf")
 	}
 	cit, err := p.signedIn(c)
 	if cit == nil {
-		return err
+		return nil, err
 	}
 	cs, err := p.ownCase(c, cit)
 	if err != nil {
-		return p.fail(c, err)
+		return nil, p.fail(c, err)
 	}
-	text := strings.Clone(strings.TrimSpace(c.FormValue("text")))
-	refuse := func(status int, fieldKeys []string, key string) error {
-		return p.renderCase(c, status, cs, func(v *myCaseView) {
-			v.Comment, v.CommentErrors, v.MessageKey = text, fieldKeys, key
-		})
-	}
-	if text == "" {
-		return refuse(fiber.StatusBadRequest, []string{"field.required"}, "")
-	}
-	if p.cfg.Work == nil {
-		return refuse(fiber.StatusServiceUnavailable, nil, "portal.mycase.try_again")
-	}
-	_, err = p.cfg.Work.Update(c.UserContext(), cs.Number, workflows.UpdateCitizenComment, workflows.CitizenCommentRequest{Text: text})
-	var de *dimos.Error
-	switch {
-	case err == nil:
-		return c.Redirect("/my/cases/"+cs.Number+"?commented=1#h-comment", fiber.StatusSeeOther)
-	case errors.As(err, &de) && de.Code != dimos.EINTERNAL && de.Code != dimos.EUNAVAILABLE:
-		keys := []string{de.Key}
-		if len(de.Fields) > 0 {
-			keys = keys[:0]
-			for _, fe := range de.Fields {
-				keys = append(keys, fe.Key)
-			}
+	return cs, nil
+}
+
+// caseForm describes one form of the case page for its refusals.
+type caseForm struct {
+	name   string            // comment, attach, rate, reopen: the key of its message and anchor
+	fields map[string]string // an error's field name → the page's field
+	main   string            // the page's field beside which a refusal of the whole form is shown
+	input  map[string]string // as typed, kept
+}
+
+// refuseCase shows the case page again with the form's input kept, its field errors
+// and its message.
+func (p *Portal) refuseCase(c *fiber.Ctx, cs *dimos.Case, f caseForm, status int, errs map[string][]string, msgKey string) error {
+	return p.renderCase(c, status, cs, func(v *myCaseView) {
+		v.Input, v.Errors = f.input, errs
+		if msgKey != "" {
+			v.Messages = map[string]string{f.name: msgKey}
 		}
-		return refuse(dimos.HTTPStatus(de.Code), keys, "")
-	default:
-		p.cfg.Log.Warn("portal: comment not delivered", "case", cs.Number, "err", err)
-		return refuse(fiber.StatusServiceUnavailable, nil, "portal.mycase.try_again")
+	})
+}
+
+// refuseErr shows a refusal of the case or the workflow (a *dimos.Error the citizen
+// can act on) beside the fields; anything else means the workflow could not be
+// reached: the citizen is asked to try again, and nothing was accepted.
+func (p *Portal) refuseErr(c *fiber.Ctx, cs *dimos.Case, f caseForm, err error) error {
+	var de *dimos.Error
+	if !errors.As(err, &de) || de.Code == dimos.EINTERNAL || de.Code == dimos.EUNAVAILABLE {
+		p.cfg.Log.Warn("portal: case update not delivered", "case", cs.Number, "form", f.name, "err", err)
+		return p.refuseCase(c, cs, f, fiber.StatusServiceUnavailable, nil, tryAgain[f.name])
 	}
+	errs := map[string][]string{}
+	for _, fe := range de.Fields {
+		field, ok := f.fields[fe.Field]
+		if !ok {
+			field = f.main
+		}
+		errs[field] = append(errs[field], fe.Key)
+	}
+	if len(de.Fields) == 0 {
+		errs[f.main] = []string{de.Key}
+	}
+	return p.refuseCase(c, cs, f, dimos.HTTPStatus(de.Code), errs, "")
+}
+
+var tryAgain = map[string]string{
+	"comment": "portal.mycase.try_again",
+	"attach":  "portal.mycase.attach_try_again",
+	"rate":    "portal.mycase.rate_try_again",
+	"reopen":  "portal.mycase.reopen_try_again",
+}
+
+// sendCase sends an update to the case workflow and, once accepted, goes back to the
+// case page with the notice done; a refusal is shown beside the form.
+func (p *Portal) sendCase(c *fiber.Ctx, cs *dimos.Case, f caseForm, name string, req any, done string) error {
+	if p.cfg.Work == nil {
+		return p.refuseCase(c, cs, f, fiber.StatusServiceUnavailable, nil, tryAgain[f.name])
+	}
+	if _, err := p.cfg.Work.Update(c.UserContext(), cs.Number, name, req); err != nil {
+		return p.refuseErr(c, cs, f, err)
+	}
+	return c.Redirect("/my/cases/"+cs.Number+"?"+done+"=1#h-"+f.name, fiber.StatusSeeOther)
 }

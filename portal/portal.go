@@ -5,7 +5,8 @@
 // every sentence comes from the catalogue (i18n/catalogue/portal.json). Cases enter
 // only through intake.API.Accept, exactly as from the JSON API. With accounts, the
 // citizen registers, signs in, lists their own cases, opens one and comments on it
-// (M1, M2, M12, M15), through account.API as the JSON API does.
+// (M1, M2, M12, M15), through account.API as the JSON API does; on their own case they
+// attach files while it is open, and rate the answer or reopen it once completed.
 package portal
 
 import (
@@ -52,8 +53,12 @@ type Config struct {
 	Accounts *account.API
 	// Citizens lists a signed-in citizen's own cases (M15).
 	Citizens dimos.CitizenStore
-	// Work carries the citizen's comments to the case workflow (workflows.Dispatcher);
-	// without it a comment is answered "try again later".
+	// Attachments stores the files a citizen attaches to an open case; without it an
+	// attachment is answered "try again later".
+	Attachments dimos.AttachmentStore
+	// Work carries the citizen's comments, attachments, ratings and reopenings to the
+	// case workflow (workflows.Dispatcher); without it they are answered "try again
+	// later".
 	Work intake.Work
 	Log  *slog.Logger
 	// SecureCookies marks the portal's cookies Secure (behind HTTPS).
@@ -137,6 +142,9 @@ func (p *Portal) Mount(r fiber.Router) {
 		r.Get("/my/cases", p.secureHeaders, p.myCases)
 		r.Get("/my/cases/:number", p.secureHeaders, p.myCase)
 		r.Post("/my/cases/:number/comment", p.secureHeaders, p.myCaseComment)
+		r.Post("/my/cases/:number/attach", p.secureHeaders, p.myCaseAttach)
+		r.Post("/my/cases/:number/rate", p.secureHeaders, p.myCaseRate)
+		r.Post("/my/cases/:number/reopen", p.secureHeaders, p.myCaseReopen)
 	}
 }
 

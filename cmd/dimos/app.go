@@ -143,7 +143,7 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*w
 	intake.MountOpenAPI(app)
 	portal.New(portal.Config{
 		Intake: api, Directory: db, Cases: db, Citizen: acct.CitizenFromRequest,
-		Accounts: acct, Citizens: db, Work: d,
+		Accounts: acct, Citizens: db, Work: d, Attachments: db,
 		Log: log.With("component", "portal"), SecureCookies: cfg.SecureCookies, Municipality: cfg.Municipality,
 	}).Mount(app)
 	ivr.New(ivr.Config{
