@@ -56,9 +56,12 @@ type ServiceRequest struct {
 	SubmittedAt   time.Time
 	UpdatedAt     time.Time // the last event of the case's timeline
 	DueDate       time.Time // zero when none was set
-	HasPoint      bool      // Lat and Lon are set
-	Lat, Lon      float64
-	Address       string
+	// CompletionDays is the category's completion target in working days (0: none),
+	// from which the open API tells when an open case is expected to be done.
+	CompletionDays float64
+	HasPoint       bool // Lat and Lon are set
+	Lat, Lon       float64
+	Address        string
 }
 
 // Closed reports whether the case is finished, the open API's "closed".

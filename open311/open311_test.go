@@ -23,6 +23,7 @@ import (
 	"dimos/open311"
 	"dimos/postgres"
 	"dimos/postgres/pgtest"
+	"dimos/workdays"
 )
 
 const schemaBase = "https://open311.example/schema/georeport-v2/"
@@ -436,8 +437,14 @@ func TestRoundTrip(t *testing.T) {
 		r := h.one(t, id)
 		if r.Status != "open" || r.StatusNotes != "Παραλήφθηκε" && r.StatusNotes == "" || r.ServiceCode != "potholes" ||
 			r.Agency != "Τεχνικές Υπηρεσίες" || r.Address != "Εγνατίας 12, Θεσσαλονίκη" ||
-			r.Lat == nil || *r.Lat != 40.6401 || *r.Long != 22.9444 || r.Description != cs.Text || r.Expected != "" {
+			r.Lat == nil || *r.Lat != 40.6401 || *r.Long != 22.9444 || r.Description != cs.Text {
 			t.Fatalf("GET: %+v", r)
+		}
+		// No date set by a clerk: the category's completion target (10 working days for
+		// potholes in the demo) counted from submission.
+		want := workdays.Greek().AddWorkingDuration(cs.SubmittedAt, 10*24*time.Hour)
+		if got, err := time.Parse(time.RFC3339, r.Expected); err != nil || !got.Equal(want) {
+			t.Fatalf("expected_datetime %q, want %v (%v)", r.Expected, want, err)
 		}
 		at := checkAthens(t, "requested_datetime", r.Requested)
 		if !at.Equal(cs.SubmittedAt.Truncate(time.Second)) {

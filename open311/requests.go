@@ -10,6 +10,7 @@ import (
 
 	"dimos"
 	"dimos/i18n"
+	"dimos/workdays"
 )
 
 // requestOut is a service request as GET requests shows it. Empty optional fields
@@ -36,7 +37,7 @@ func toRequest(r dimos.ServiceRequest) requestOut {
 		ID: r.Number, Status: "open", StatusNotes: i18n.T(i18n.Greek, "stage."+string(r.Stage)),
 		ServiceName: r.CategoryNameEL, ServiceCode: r.CategoryCode, Description: clip(r.Text, maxDescriptionLen),
 		AgencyResponsible: r.ServiceNameEL, RequestedDatetime: datetime(r.SubmittedAt),
-		UpdatedDatetime: datetime(r.UpdatedAt), ExpectedDatetime: datetime(r.DueDate), Address: r.Address,
+		UpdatedDatetime: datetime(r.UpdatedAt), ExpectedDatetime: datetime(expected(r)), Address: r.Address,
 	}
 	if r.Closed() {
 		out.Status = "closed"
@@ -46,6 +47,21 @@ func toRequest(r dimos.ServiceRequest) requestOut {
 		out.Lat, out.Long = &lat, &long
 	}
 	return out
+}
+
+// expected is when an open case should be done: the date its clerk set, or else its
+// category's completion target counted in Greek working days from submission (the
+// clock without the pauses, which the open API does not see).
+func expected(r dimos.ServiceRequest) time.Time {
+	switch {
+	case r.Closed():
+		return time.Time{}
+	case !r.DueDate.IsZero():
+		return r.DueDate
+	case r.CompletionDays > 0:
+		return workdays.Greek().AddWorkingDuration(r.SubmittedAt, time.Duration(r.CompletionDays*float64(24*time.Hour)))
+	}
+	return time.Time{}
 }
 
 // clip shortens s to max characters: a portal case may be longer than the

@@ -44,7 +44,7 @@ func (db *DB) ServiceRequests(ctx context.Context, f dimos.ServiceRequestFilter)
 			coalesce(s.name_el, ''), coalesce(s.name_en, ''), c.submitted_at,
 			greatest(c.submitted_at, c.completed_at,
 				(SELECT max(e.at) FROM case_events e WHERE e.case_id = c.id)),
-			c.due_date, c.lat, c.lon, c.address
+			c.due_date, c.lat, c.lon, c.address, cat.target_completion_days::float8
 		FROM cases c
 		JOIN categories cat ON cat.code = c.category_code
 		LEFT JOIN services s ON s.id = coalesce(c.service_id, cat.service_id)
@@ -67,7 +67,7 @@ func (db *DB) ServiceRequests(ctx context.Context, f dimos.ServiceRequestFilter)
 		var lat, lon *float64
 		err := r.Scan(&s.Number, &s.Kind, &s.CategoryCode, &s.CategoryNameEL, &s.CategoryNameEN,
 			&s.Channel, &s.Stage, &s.Text, &s.ServiceNameEL, &s.ServiceNameEN, &s.SubmittedAt,
-			&s.UpdatedAt, &due, &lat, &lon, &s.Address)
+			&s.UpdatedAt, &due, &lat, &lon, &s.Address, &s.CompletionDays)
 		s.DueDate = deref(due)
 		if lat != nil && lon != nil {
 			s.HasPoint, s.Lat, s.Lon = true, *lat, *lon
