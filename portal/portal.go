@@ -4,7 +4,8 @@
 // Greek first with an English switch, work without JavaScript and on a phone, and
 // every sentence comes from the catalogue (i18n/catalogue/portal.json). Cases enter
 // only through intake.API.Accept, exactly as from the JSON API. With accounts, the
-// citizen registers, signs in, lists their own cases, opens one and comments on it
+// citizen registers, signs in, applies for a certificate once verified in person (M7),
+// lists their own cases, opens one and comments on it
 // (M1, M2, M12, M15), through account.API as the JSON API does; on their own case they
 // attach files while it is open, and rate the answer or reopen it once completed.
 package portal
@@ -81,7 +82,7 @@ const (
 	staticPath = "/portal/static/"
 )
 
-var pages = []string{"home", "submit", "receipt", "track", "error", "signin", "register", "registered", "mycases", "mycase"}
+var pages = []string{"home", "submit", "receipt", "track", "error", "signin", "register", "registered", "mycases", "mycase", "certificate"}
 
 // athens is the municipality's clock: every date on a page is shown in it.
 var athens = func() *time.Location {
@@ -139,6 +140,8 @@ func (p *Portal) Mount(r fiber.Router) {
 		r.Post("/signout", p.secureHeaders, p.signout)
 		r.Get("/register", p.secureHeaders, p.registerPage)
 		r.Post("/register", p.secureHeaders, p.register)
+		r.Get("/certificate", p.secureHeaders, p.certificatePage)
+		r.Post("/certificate", p.secureHeaders, p.certificate)
 		r.Get("/my/cases", p.secureHeaders, p.myCases)
 		r.Get("/my/cases/:number", p.secureHeaders, p.myCase)
 		r.Post("/my/cases/:number/comment", p.secureHeaders, p.myCaseComment)
