@@ -34,6 +34,8 @@ const (
 	actVerifyCitizen
 	// The admins': issue and revoke the Open311 API keys of outside clients.
 	actAPIKeys
+	// Search across cases (M19); what it finds is limited by searchScope.
+	actSearch
 )
 
 // allowed is the console's access policy: whether me may do act, and, when the act
@@ -54,7 +56,7 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 		return false
 	}
 	switch act {
-	case actSignOut, actViewInbox:
+	case actSignOut, actViewInbox, actSearch:
 		return true
 	case actViewCase, actDownload:
 		if cs == nil {
@@ -83,6 +85,16 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 		return me.Role == dimos.RoleAdmin
 	}
 	return false
+}
+
+// searchScope is which cases a search by me may return: the cases me may view
+// (actViewCase), that is every case for managers and admins, and otherwise those of
+// me's service and those assigned to me.
+func searchScope(me *dimos.Employee) dimos.SearchScope {
+	if me.Role == dimos.RoleManager || me.Role == dimos.RoleAdmin {
+		return dimos.SearchScope{All: true}
+	}
+	return dimos.SearchScope{ServiceID: me.ServiceID, EmployeeID: me.ID}
 }
 
 // holds reports whether me decides on cs: its assignee, or the director of the

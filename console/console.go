@@ -62,7 +62,10 @@ type Config struct {
 	// APIKeys issues and revokes the Open311 API keys on the admins' page; nil
 	// leaves that page unavailable (503) and its link out of the header.
 	APIKeys dimos.APIKeyStore
-	Logger  *slog.Logger
+	// Search finds cases by number or words (M19); nil leaves the search page
+	// unavailable (503) and the search box out of the header.
+	Search dimos.CaseSearcher
+	Logger *slog.Logger
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
@@ -138,6 +141,7 @@ func (con *Console) Mount(app fiber.Router) {
 	g.Get("/inbox", con.staff(actViewInbox), con.inbox)
 	g.Get("/cases/:number", con.staff(actViewCase), con.casePage)
 	g.Get("/cases/:number/attachments/:id", con.staff(actDownload), con.download)
+	g.Get("/search", con.staff(actSearch), con.searchPage)
 	g.Get("/desk", con.staff(actDesk), con.deskPage)
 	g.Get("/desk/citizens/:id", con.staff(actDesk), con.deskCitizenPage)
 	g.Post("/desk/citizens/:id/verify", con.staff(actVerifyCitizen), con.checkCSRF, con.verifyCitizen)

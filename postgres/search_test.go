@@ -1,0 +1,129 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"dimos"
+	"dimos/postgres"
+	"dimos/postgres/pgtest"
+)
+
+func TestSearchCases(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	var svcA, svcB int64
+	if err := db.Pool.QueryRow(ctx, `SELECT min(id), max(id) FROM services`).Scan(&svcA, &svcB); err != nil || svcA == svcB {
+		t.Fatalf("need two services: %d %d %v", svcA, svcB, err)
+	}
+	file := func(subject, text string, svc int64) *dimos.Case {
+		t.Helper()
+		c := newCase("potholes")
+		c.Subject, c.Text = subject, text
+		if err := db.SubmitCase(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Pool.Exec(ctx, `UPDATE cases SET service_id = $2 WHERE id = $1`, c.ID, svc); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	lower := file("Ζημιά στον δρόμο", "Υπάρχουν λακκουβες παντού στη Γούρνες.", svcA)
+	upper := file("ΛΑΚΚΟΥΒΕΣ ΣΤΗΝ ΠΛΑΤΕΙΑ", "Επικίνδυνο για τα μηχανάκια.", svcA)
+	bySubject := file("Σπασμένο πεζοδρόμιο", "Δίπλα στο σχολείο.", svcA)
+	byBody := file("Πρόβλημα στη γειτονιά", "Το πεζοδρόμιο έχει σπάσει μπροστά στο φούρνο.", svcA)
+	commented := file("Θόρυβος τη νύχτα", "Ενοχλήσεις από το μαγαζί.", svcA)
+	other := file("Λακκούβα μπροστά στο δημαρχείο", "Βαθιά λακκούβα.", svcB)
+	err := db.ApplyChange(ctx, dimos.CaseChange{CaseID: commented.ID, Key: "comment-1",
+		Event: dimos.CaseEvent{Type: "comment", Body: "Ο ιδιοκτήτης υποσχέθηκε ηχομόνωση."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopeA := dimos.SearchScope{ServiceID: svcA}
+	search := func(t *testing.T, q string, scope dimos.SearchScope) []dimos.SearchHit {
+		t.Helper()
+		hits, err := db.SearchCases(ctx, q, scope, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hits
+	}
+	numbers := func(hits []dimos.SearchHit) []string {
+		var out []string
+		for _, h := range hits {
+			out = append(out, h.Number)
+		}
+		return out
+	}
+	index := func(hits []dimos.SearchHit, number string) int {
+		for i, h := range hits {
+			if h.Number == number {
+				return i
+			}
+		}
+		return -1
+	}
+
+	t.Run("FoldsAccentsCaseAndInflection", func(t *testing.T) {
+		hits := search(t, "Λακκούβα", scopeA)
+		for _, c := range []*dimos.Case{lower, upper} {
+			if index(hits, c.Number) < 0 {
+				t.Errorf("Λακκούβα did not find %s (%q): %v", c.Number, c.Subject+" "+c.Text, numbers(hits))
+			}
+		}
+	})
+	t.Run("SubjectOutranksBody", func(t *testing.T) {
+		hits := search(t, "πεζοδρομιο", scopeA)
+		s, b := index(hits, bySubject.Number), index(hits, byBody.Number)
+		if s < 0 || b < 0 || s > b {
+			t.Fatalf("subject match at %d, body match at %d: %v", s, b, numbers(hits))
+		}
+		if hits[s].Rank <= hits[b].Rank {
+			t.Errorf("rank of subject match %v not above body match %v", hits[s].Rank, hits[b].Rank)
+		}
+	})
+	t.Run("FindsCommentWords", func(t *testing.T) {
+		hits := search(t, "ηχομόνωση", scopeA)
+		if i := index(hits, commented.Number); i < 0 {
+			t.Fatalf("comment word did not find %s: %v", commented.Number, numbers(hits))
+		} else if !strings.Contains(hits[i].Headline, dimos.HighlightStart+"ηχομόνωση"+dimos.HighlightStop) {
+			t.Errorf("headline %q does not mark the comment's word", hits[i].Headline)
+		}
+	})
+	t.Run("FindsNumber", func(t *testing.T) {
+		for _, q := range []string{commented.Number, strings.ReplaceAll(commented.Number, "-", "")} {
+			hits := search(t, q, scopeA)
+			if len(hits) == 0 || hits[0].Number != commented.Number {
+				t.Errorf("%s found %v, want %s first", q, numbers(hits), commented.Number)
+			}
+		}
+	})
+	t.Run("ScopeExcludesOtherService", func(t *testing.T) {
+		if i := index(search(t, "λακκούβα", scopeA), other.Number); i >= 0 {
+			t.Errorf("service %d's search returned %s of service %d", svcA, other.Number, svcB)
+		}
+		if i := index(search(t, other.Number, scopeA), other.Number); i >= 0 {
+			t.Errorf("service %d found %s of service %d by number", svcA, other.Number, svcB)
+		}
+		all := search(t, "λακκούβα", dimos.SearchScope{All: true})
+		if index(all, other.Number) < 0 || index(all, lower.Number) < 0 {
+			t.Errorf("search across services missed a case: %v", numbers(all))
+		}
+		if hits := search(t, "λακκούβα", dimos.SearchScope{}); len(hits) != 0 {
+			t.Errorf("empty scope found %v", numbers(hits))
+		}
+	})
+	t.Run("HeadlineMarksMatch", func(t *testing.T) {
+		hits := search(t, "Λακκούβα", scopeA)
+		i := index(hits, upper.Number)
+		if i < 0 || !strings.Contains(hits[i].Headline, "<mark>ΛΑΚΚΟΥΒΕΣ</mark>") {
+			t.Fatalf("headline of %s: %+v", upper.Number, hits)
+		}
+		if h := hits[i]; h.Subject != upper.Subject || h.Status != upper.Status || h.CategoryCode != "potholes" || h.SubmittedAt.IsZero() {
+			t.Errorf("hit fields: %+v", h)
+		}
+	})
+}
+
+var _ dimos.CaseSearcher = (*postgres.DB)(nil)
