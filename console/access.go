@@ -36,6 +36,8 @@ const (
 	actAPIKeys
 	// Search across cases (M19); what it finds is limited by searchScope.
 	actSearch
+	// The admins': read and export the audit log.
+	actAuditLog
 )
 
 // allowed is the console's access policy: whether me may do act, and, when the act
@@ -79,6 +81,10 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 		// Only the desks see a citizen's identity document, and admins, who stand in
 		// for them; case work gives no reason to browse the register of citizens (M4).
 		return me.Role == dimos.RoleDesk || me.Role == dimos.RoleAdmin
+	case actAuditLog:
+		// The log tells who looked at which case and who signed in from where; it is
+		// read by those who answer for the system, the admins.
+		return me.Role == dimos.RoleAdmin
 	case actAPIKeys:
 		// A key lets an outside system file cases in the municipality's name; only
 		// admins, who answer for the system, hand one out or take it back.

@@ -65,7 +65,10 @@ type Config struct {
 	// Search finds cases by number or words (M19); nil leaves the search page
 	// unavailable (503) and the search box out of the header.
 	Search dimos.CaseSearcher
-	Logger *slog.Logger
+	// AuditLog reads the audit log back for the admins' viewer and its CSV export;
+	// nil leaves those unavailable (503) and their link out of the header.
+	AuditLog dimos.AuditSearcher
+	Logger   *slog.Logger
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
@@ -148,6 +151,8 @@ func (con *Console) Mount(app fiber.Router) {
 	g.Get("/admin/api-keys", con.staff(actAPIKeys), con.apiKeysPage)
 	g.Post("/admin/api-keys", con.staff(actAPIKeys), con.checkCSRF, con.issueAPIKey)
 	g.Post("/admin/api-keys/:id/revoke", con.staff(actAPIKeys), con.checkCSRF, con.revokeAPIKey)
+	g.Get("/admin/audit", con.staff(actAuditLog), con.auditPage)
+	g.Get("/admin/audit.csv", con.staff(actAuditLog), con.auditCSV)
 	for _, d := range con.decisions() {
 		g.Post("/cases/:number/"+d.name, con.staff(d.act), con.checkCSRF, con.decide(d))
 	}

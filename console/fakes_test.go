@@ -249,6 +249,34 @@ func (f *fakeSessions) count() int { f.mu.Lock(); defer f.mu.Unlock(); return le
 type fakeAudit struct {
 	mu      sync.Mutex
 	entries []dimos.AuditEntry
+	dir     *fakeDirectory // names the employees in AuditSearch
+	filters []dimos.AuditFilter
+}
+
+// AuditSearch filters the entries as postgres does; an entry's id is its position + 1.
+func (f *fakeAudit) AuditSearch(ctx context.Context, filter dimos.AuditFilter) ([]dimos.AuditRecord, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.filters = append(f.filters, filter)
+	var out []dimos.AuditRecord
+	for i := len(f.entries) - 1; i >= 0 && len(out) < filter.Limit; i-- {
+		e, id := f.entries[i], int64(i+1)
+		r := dimos.AuditRecord{ID: id, AuditEntry: e}
+		if emp, err := f.dir.EmployeeByID(ctx, e.EmployeeID); err == nil {
+			r.EmployeeName, r.Username = emp.FullName, emp.Username
+		}
+		switch {
+		case filter.BeforeID > 0 && id >= filter.BeforeID,
+			filter.Username != "" && r.Username != filter.Username,
+			!strings.HasPrefix(e.Action, filter.ActionPrefix),
+			filter.Target != "" && e.Target != filter.Target,
+			!filter.From.IsZero() && e.At.Before(filter.From),
+			!filter.To.IsZero() && !e.At.Before(filter.To):
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func (f *fakeAudit) Audit(ctx context.Context, e dimos.AuditEntry) error {

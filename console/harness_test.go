@@ -151,10 +151,12 @@ func newHarness(t *testing.T, configure ...func(*Config)) *harness {
 		Work:          h.work,
 		Attachments:   h.files,
 		Citizens:      h.citizens,
+		AuditLog:      h.audit,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:           h.clock.Now,
 		TemporalUIURL: "http://127.0.0.1:8233/",
 	}
+	h.audit.dir = h.dir
 	h.dir.employees[idPetros].Active = false
 	for _, f := range configure {
 		f(&cfg)

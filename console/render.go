@@ -36,7 +36,7 @@ var athens = func() *time.Location {
 }()
 
 // pages are the views under views/pages; each is parsed with the layout and partials.
-var pages = []string{"signin", "inbox", "case", "error", "desk", "desk-citizen", "api-keys", "search"}
+var pages = []string{"signin", "inbox", "case", "error", "desk", "desk-citizen", "api-keys", "search", "audit"}
 
 // views holds every page parsed once per language: the t function is bound to the
 // language at parse time, so templates say {{t "key"}} and never pass the language.
@@ -149,6 +149,8 @@ type pageView struct {
 	Desk bool            // the header links to the service desk's page
 	// APIKeys: the header links to the admins' page of API keys.
 	APIKeys bool
+	// AuditLog: the header links to the admins' audit log.
+	AuditLog bool
 	// Search: the header carries the search box; SearchQuery fills it on the results.
 	Search      bool
 	SearchQuery string
@@ -180,6 +182,7 @@ func (con *Console) page(c *fiber.Ctx, path string) pageView {
 		p.Me, p.CSRF = st.me, st.session.CSRFToken
 		p.Desk = con.cfg.Citizens != nil && allowed(st.me, actDesk, nil)
 		p.APIKeys = con.cfg.APIKeys != nil && allowed(st.me, actAPIKeys, nil)
+		p.AuditLog = con.cfg.AuditLog != nil && allowed(st.me, actAuditLog, nil)
 		p.Search = con.cfg.Search != nil && allowed(st.me, actSearch, nil)
 	}
 	return p

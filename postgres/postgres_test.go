@@ -474,3 +474,93 @@ func TestAttachments(t *testing.T) {
 		}
 	})
 }
+
+func TestAuditSearch(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	clerk, err := db.EmployeeByUsername(ctx, "tech.clerk1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	director, err := db.EmployeeByUsername(ctx, "tech.director")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	entries := []dimos.AuditEntry{
+		{At: day.Add(8 * time.Hour), EmployeeID: clerk.ID, Action: "signin", Target: "tech.clerk1", IP: "10.0.0.1"},
+		{At: day.Add(9 * time.Hour), EmployeeID: clerk.ID, Action: "case.comment", Target: "2026-000001"},
+		{At: day.Add(10 * time.Hour), EmployeeID: director.ID, Action: "case.assign", Target: "2026-000001"},
+		{At: day.Add(34 * time.Hour), EmployeeID: director.ID, Action: "case.assign", Target: "2026-000002"},
+		{At: day.Add(35 * time.Hour), Action: "signin.failed", Target: "nobody", IP: "203.0.113.9"},
+		{At: day.Add(36 * time.Hour), EmployeeID: clerk.ID, Action: "case_x", Target: "2026-000001"},
+	}
+	for _, e := range entries {
+		if err := db.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	actions := func(rs []dimos.AuditRecord) string {
+		s := ""
+		for i, r := range rs {
+			if i > 0 {
+				s += " "
+			}
+			s += r.Action + "@" + r.Target
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name string
+		f    dimos.AuditFilter
+		want string
+	}{
+		{"All", dimos.AuditFilter{Limit: 10},
+			"case_x@2026-000001 signin.failed@nobody case.assign@2026-000002 case.assign@2026-000001 case.comment@2026-000001 signin@tech.clerk1"},
+		{"Username", dimos.AuditFilter{Username: "TECH.DIRECTOR", Limit: 10}, "case.assign@2026-000002 case.assign@2026-000001"},
+		{"UnknownUsername", dimos.AuditFilter{Username: "nobody", Limit: 10}, ""},
+		// "case." must not match case_x: the prefix's _ is no wildcard, nor its dot.
+		{"ActionPrefixLiteral", dimos.AuditFilter{ActionPrefix: "case.", Limit: 10},
+			"case.assign@2026-000002 case.assign@2026-000001 case.comment@2026-000001"},
+		{"ActionPrefixUnderscore", dimos.AuditFilter{ActionPrefix: "case_", Limit: 10}, "case_x@2026-000001"},
+		{"Target", dimos.AuditFilter{Target: "2026-000001", ActionPrefix: "case.", Limit: 10},
+			"case.assign@2026-000001 case.comment@2026-000001"},
+		{"FromTo", dimos.AuditFilter{From: day.Add(9 * time.Hour), To: day.Add(34 * time.Hour), Limit: 10},
+			"case.assign@2026-000001 case.comment@2026-000001"},
+		{"Limit", dimos.AuditFilter{Limit: 2}, "case_x@2026-000001 signin.failed@nobody"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := db.AuditSearch(ctx, tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if actions(got) != tc.want {
+				t.Errorf("got  %s\nwant %s", actions(got), tc.want)
+			}
+		})
+	}
+	t.Run("KeysetAndNames", func(t *testing.T) {
+		first, err := db.AuditSearch(ctx, dimos.AuditFilter{Limit: 4})
+		if err != nil || len(first) != 4 {
+			t.Fatalf("%+v %v", first, err)
+		}
+		if r := first[1]; r.EmployeeID != 0 || r.EmployeeName != "" || r.IP != "203.0.113.9" {
+			t.Errorf("failed sign-in of an unknown user: %+v", r)
+		}
+		if r := first[2]; r.Username != "tech.director" || r.EmployeeName != director.FullName || !r.At.Equal(entries[3].At) {
+			t.Errorf("director's entry: %+v", r)
+		}
+		rest, err := db.AuditSearch(ctx, dimos.AuditFilter{BeforeID: first[3].ID, Limit: 4})
+		if err != nil || actions(rest) != "case.comment@2026-000001 signin@tech.clerk1" {
+			t.Fatalf("older than %d: %s %v", first[3].ID, actions(rest), err)
+		}
+	})
+	t.Run("Indexes", func(t *testing.T) {
+		for _, idx := range []string{"audit_log_employee_idx", "audit_log_action_idx", "audit_log_target_idx"} {
+			var n int
+			if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE indexname = $1`, idx).Scan(&n); err != nil || n != 1 {
+				t.Errorf("index %s: %d %v", idx, n, err)
+			}
+		}
+	})
+}

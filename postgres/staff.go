@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"dimos"
@@ -68,6 +70,57 @@ func (db *DB) AuditEntries(ctx context.Context, limit int) ([]dimos.AuditEntry, 
 	}
 	return out, rows.Err()
 }
+
+// AuditSearch returns the entries of the audit log that match f, newest first, with
+// the name of the employee who acted. The action prefix is matched literally: its %
+// and _ are not wildcards.
+func (db *DB) AuditSearch(ctx context.Context, f dimos.AuditFilter) ([]dimos.AuditRecord, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > maxAuditPage {
+		limit = maxAuditPage
+	}
+	prefix := ""
+	if f.ActionPrefix != "" {
+		prefix = likeEscaper.Replace(f.ActionPrefix) + "%"
+	}
+	var from, to *time.Time
+	if !f.From.IsZero() {
+		from = &f.From
+	}
+	if !f.To.IsZero() {
+		to = &f.To
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT a.id, a.at, coalesce(a.employee_id, 0), a.action, a.target, a.detail, a.ip,
+			coalesce(e.full_name, ''), coalesce(e.username, '')
+		FROM audit_log a LEFT JOIN employees e ON e.id = a.employee_id
+		WHERE ($1 = '' OR a.employee_id = (SELECT id FROM employees WHERE username = lower($1)))
+			AND ($2 = '' OR a.action LIKE $2)
+			AND ($3 = '' OR a.target = $3)
+			AND ($4::timestamptz IS NULL OR a.at >= $4)
+			AND ($5::timestamptz IS NULL OR a.at < $5)
+			AND ($6 = 0 OR a.id < $6)
+		ORDER BY a.id DESC LIMIT $7`, f.Username, prefix, f.Target, from, to, f.BeforeID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit search: %w", err)
+	}
+	defer rows.Close()
+	var out []dimos.AuditRecord
+	for rows.Next() {
+		var r dimos.AuditRecord
+		if err := rows.Scan(&r.ID, &r.At, &r.EmployeeID, &r.Action, &r.Target, &r.Detail, &r.IP,
+			&r.EmployeeName, &r.Username); err != nil {
+			return nil, fmt.Errorf("audit search: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// maxAuditPage bounds one read of the audit log; the CSV export reads page by page.
+const maxAuditPage = 1000
+
+// likeEscaper makes a string match itself in LIKE (whose escape character is \).
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // Failures counts key's failed attempts since a time.
 func (db *DB) Failures(ctx context.Context, key string, since time.Time) (int, error) {
