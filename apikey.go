@@ -77,13 +77,10 @@ type ServiceRequestFilter struct {
 	Limit         int
 }
 
-// ServiceRequestStore is what the open API reads and writes beyond the CaseStore.
+// ServiceRequestStore is what the open API reads beyond the CaseStore.
 // Only cases that may be public are found: no certificate applications, and no
 // anonymous cases except those filed through the open API itself.
 type ServiceRequestStore interface {
-	// SetCaseLocation records where a case is: a point (lat and lon both set, or both
-	// nil) and an address as the citizen wrote it.
-	SetCaseLocation(ctx context.Context, caseID int64, lat, lon *float64, address string) error
 	// ServiceRequests lists the matching cases, newest first.
 	ServiceRequests(ctx context.Context, f ServiceRequestFilter) ([]ServiceRequest, error)
 }

@@ -26,60 +26,20 @@ type certificateView struct {
 	Categories []option
 	Deliveries []option
 	Address    string // the citizen's address, where a certificate by post goes
-	Errors     map[string][]string
+	formErrors
 }
 
 // certificateFields are the fields of the certificate form in their order, with their
 // labels; the summary links to each.
-var certificateFields = []struct{ name, label string }{
+var certificateFields = []formField{
 	{"category", "portal.certificate.category"},
 	{"purpose", "portal.certificate.purpose"},
 	{"details", "portal.certificate.details"},
 	{"delivery", "portal.certificate.delivery"},
 }
 
-// ErrorsFor returns the reasons field was refused.
-func (v certificateView) ErrorsFor(field string) fieldErrors {
-	return fieldErrors{ID: errorID(field), Keys: v.Errors[field]}
-}
-
-// Invalid reports whether field was refused, for aria-invalid.
-func (v certificateView) Invalid(field string) bool { return len(v.Errors[field]) > 0 }
-
-// Described is the aria-describedby of field: its hint (if any) and its errors.
-func (v certificateView) Described(field, hint string) string {
-	ids := []string{}
-	if hint != "" {
-		ids = append(ids, hint)
-	}
-	if v.Invalid(field) {
-		ids = append(ids, errorID(field))
-	}
-	return strings.Join(ids, " ")
-}
-
-// HasErrors reports whether the form was refused.
-func (v certificateView) HasErrors() bool { return len(v.Errors) > 0 }
-
-// Summary lists every refusal, those of the form's fields first with their anchors.
-func (v certificateView) Summary() []summaryLine {
-	var out []summaryLine
-	known := map[string]bool{}
-	for _, f := range certificateFields {
-		known[f.name] = true
-		for _, k := range v.Errors[f.name] {
-			out = append(out, summaryLine{Anchor: "#" + fieldID(f.name), LabelKey: f.label, Key: k})
-		}
-	}
-	for name, keys := range v.Errors {
-		if !known[name] {
-			for _, k := range keys {
-				out = append(out, summaryLine{Key: k})
-			}
-		}
-	}
-	return out
-}
+// Summary lists every refusal of the certificate form.
+func (v certificateView) Summary() []summaryLine { return v.summary(certificateFields) }
 
 // certificatePage shows the certificate application form (M7) to a verified citizen,
 // and to anyone else signed in what verification takes.
@@ -96,7 +56,7 @@ func (p *Portal) certificatePage(c *fiber.Ctx) error {
 
 func (p *Portal) renderCertificate(c *fiber.Ctx, status int, cit *dimos.Citizen, f certificateForm, errs map[string][]string) error {
 	pv := p.page(c, "/certificate", "certificate")
-	v := certificateView{pageView: pv, Verified: cit.Verified(), Form: f, Address: cit.Address, Errors: errs}
+	v := certificateView{pageView: pv, Verified: cit.Verified(), Form: f, Address: cit.Address, formErrors: errs}
 	if !v.Verified {
 		return p.render(c, status, "certificate", v)
 	}

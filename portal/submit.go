@@ -2,6 +2,7 @@ package portal
 
 import (
 	"errors"
+	"sort"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -43,51 +44,70 @@ type submitView struct {
 	Form       submitForm
 	Kinds      []option
 	Categories []option
-	Errors     map[string][]string
-	SignedIn   bool
+	formErrors
+	SignedIn bool
 }
 
+// formField is a field of a form with the catalogue key of its label.
+type formField struct{ name, label string }
+
+// formErrors are a refused form's reasons by field. Embedded in a page's view, it
+// gives the template what it needs to put each reason beside its field and to list
+// them all at the top.
+type formErrors map[string][]string
+
 // ErrorsFor returns the reasons field was refused.
-func (v submitView) ErrorsFor(field string) fieldErrors {
-	return fieldErrors{ID: errorID(field), Keys: v.Errors[field]}
+func (e formErrors) ErrorsFor(field string) fieldErrors {
+	return fieldErrors{ID: errorID(field), Keys: e[field]}
 }
 
 // Invalid reports whether field was refused, for aria-invalid.
-func (v submitView) Invalid(field string) bool { return len(v.Errors[field]) > 0 }
+func (e formErrors) Invalid(field string) bool { return len(e[field]) > 0 }
 
 // Described is the aria-describedby of field: its hint (if any) and its errors.
-func (v submitView) Described(field, hint string) string {
+func (e formErrors) Described(field, hint string) string {
 	ids := []string{}
 	if hint != "" {
 		ids = append(ids, hint)
 	}
-	if v.Invalid(field) {
+	if e.Invalid(field) {
 		ids = append(ids, errorID(field))
 	}
 	return strings.Join(ids, " ")
 }
 
 // HasErrors reports whether the form was refused, for the summary at its top.
-func (v submitView) HasErrors() bool { return len(v.Errors) > 0 }
+func (e formErrors) HasErrors() bool { return len(e) > 0 }
 
-// Summary lists every refused field with its label key and its anchor, in the order
-// of the form, so the summary links straight to each field.
-func (v submitView) Summary() []summaryLine {
+// summary lists every refusal: those of the form's fields first, in the form's
+// order with their labels and anchors, then the others (sorted, so the page is the
+// same every time).
+func (e formErrors) summary(fields []formField) []summaryLine {
 	var out []summaryLine
-	for _, f := range formFields {
-		for _, k := range v.Errors[f.name] {
+	known := map[string]bool{}
+	for _, f := range fields {
+		known[f.name] = true
+		for _, k := range e[f.name] {
 			out = append(out, summaryLine{Anchor: "#" + fieldID(f.name), LabelKey: f.label, Key: k})
 		}
 	}
-	for name, keys := range v.Errors {
-		if fieldLabel(name) == "" {
-			for _, k := range keys {
-				out = append(out, summaryLine{Key: k})
-			}
+	var others []string
+	for name := range e {
+		if !known[name] {
+			others = append(others, name)
+		}
+	}
+	sort.Strings(others)
+	for _, name := range others {
+		for _, k := range e[name] {
+			out = append(out, summaryLine{Key: k})
 		}
 	}
 	return out
 }
+
+// Summary lists every refusal of the submit form.
+func (v submitView) Summary() []summaryLine { return v.summary(formFields) }
 
 type summaryLine struct {
 	Anchor   string
@@ -96,7 +116,7 @@ type summaryLine struct {
 }
 
 // formFields are the fields of the form in their order, with their labels.
-var formFields = []struct{ name, label string }{
+var formFields = []formField{
 	{"kind", "portal.submit.kind"},
 	{"category", "portal.submit.category"},
 	{"subject", "portal.submit.subject"},
@@ -107,15 +127,6 @@ var formFields = []struct{ name, label string }{
 	{"contact.last_name", "portal.submit.last_name"},
 	{"contact.email", "portal.submit.email"},
 	{"contact.phone", "portal.submit.phone"},
-}
-
-func fieldLabel(name string) string {
-	for _, f := range formFields {
-		if f.name == name {
-			return f.label
-		}
-	}
-	return ""
 }
 
 // fieldID is the id of a field's input; errorID the id of its error list.
@@ -158,7 +169,7 @@ func (p *Portal) submitPage(c *fiber.Ctx) error {
 
 func (p *Portal) renderSubmit(c *fiber.Ctx, status int, f submitForm, errs map[string][]string, signedIn bool) error {
 	pv := p.page(c, "/submit", "submit")
-	v := submitView{pageView: pv, Form: f, Errors: errs, SignedIn: signedIn}
+	v := submitView{pageView: pv, Form: f, formErrors: errs, SignedIn: signedIn}
 	for _, k := range formKinds {
 		v.Kinds = append(v.Kinds, option{Value: string(k), Label: i18n.T(pv.Lang, "kind."+string(k)), Selected: f.Kind == string(k)})
 	}

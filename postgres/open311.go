@@ -9,20 +9,6 @@ import (
 	"dimos"
 )
 
-// SetCaseLocation records where a case is. The open API calls it right after
-// SubmitCase; the columns are not yet part of dimos.Case.
-func (db *DB) SetCaseLocation(ctx context.Context, caseID int64, lat, lon *float64, address string) error {
-	tag, err := db.Pool.Exec(ctx, `UPDATE cases SET lat = $2, lon = $3, address = $4 WHERE id = $1`,
-		caseID, lat, lon, address)
-	if err != nil {
-		return translate(err, "error.case.not_found")
-	}
-	if tag.RowsAffected() == 0 {
-		return dimos.Errorf(dimos.ENOTFOUND, "error.case.not_found")
-	}
-	return nil
-}
-
 // maxServiceRequests is the most the open API lists at once (GeoReport v2: 1000).
 const maxServiceRequests = 1000
 
