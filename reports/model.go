@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"context"
 	"time"
 
 	"dimos"
@@ -122,4 +123,15 @@ type Report struct {
 	Bottlenecks []Bottleneck
 	PingPongs   []PingPong
 	Trend       []Week
+}
+
+// Source computes reports and lists their cases; postgres.DB implements it. Exports,
+// charts, the console's pages and the command line all read through it.
+type Source interface {
+	// Report computes every table, the bottlenecks, the ping-pong cases and the trend
+	// for f, with durations in working days and hours.
+	Report(ctx context.Context, f Filter) (*Report, error)
+	// CaseLines calls yield for every case of f in submission order, streaming, so that
+	// an export of any size holds one line at a time; a non-nil error from yield stops it.
+	CaseLines(ctx context.Context, f Filter, yield func(CaseLine) error) error
 }
