@@ -12,8 +12,6 @@ type CaseStore interface {
 	SubmitCase(ctx context.Context, c *Case) error
 	// CaseByNumber returns ENOTFOUND for an unknown number.
 	CaseByNumber(ctx context.Context, number string) (*Case, error)
-	// Inbox lists the open and recent cases assigned to an employee, newest first.
-	Inbox(ctx context.Context, f InboxFilter) ([]*Case, error)
 	CaseEvents(ctx context.Context, caseID int64) ([]CaseEvent, error)
 	StageTimings(ctx context.Context, caseID int64) ([]StageTiming, error)
 	// CasesAwaitingWorkflow lists cases whose workflow has not been started yet, oldest
@@ -40,13 +38,6 @@ type NotificationLog interface {
 	NotificationSent(ctx context.Context, key, channel string) (bool, error)
 	// MarkNotificationSent records that it did.
 	MarkNotificationSent(ctx context.Context, key, channel, recipient string, at time.Time) error
-}
-
-// InboxFilter selects the cases an inbox shows.
-type InboxFilter struct {
-	AssigneeID int64
-	OpenOnly   bool
-	Limit      int
 }
 
 // Transition is one move of a case from its current stage to the next, with the event

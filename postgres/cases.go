@@ -44,6 +44,11 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 			return fmt.Errorf("next case number: %w", err)
 		}
 		c.Number = dimos.FormatCaseNumber(year, seq)
+		limit, err := categoryClockLimit(ctx, tx, c.CategoryCode)
+		if err != nil {
+			return fmt.Errorf("category clock: %w", err)
+		}
+		clock := caseClock{submitted: c.SubmittedAt, limitDays: limit}
 		var lat, lon *float64
 		if c.Location != nil {
 			lat, lon = &c.Location.Lat, &c.Location.Lon
@@ -51,14 +56,14 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 		err = tx.QueryRow(ctx, `INSERT INTO cases (number, kind, category_code, channel, subject, body,
 				desired_action, anonymous, contact_first_name, contact_last_name, contact_email,
 				contact_phone, lang, stage, status, stage_seq, submitted_at, access_key_hash, citizen_id,
-				lat, lon, address, purpose, delivery)
+				lat, lon, address, purpose, delivery, clock_deadline_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17, nullif($18::bigint, 0),
-				$19, $20, $21, $22, $23)
+				$19, $20, $21, $22, $23, $24)
 			RETURNING id`,
 			c.Number, c.Kind, c.CategoryCode, c.Channel, c.Subject, c.Text, c.DesiredAction,
 			c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
 			c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash, c.CitizenID,
-			lat, lon, c.Address, c.Purpose, c.Delivery).Scan(&c.ID)
+			lat, lon, c.Address, c.Purpose, c.Delivery, clock.deadline()).Scan(&c.ID)
 		if err != nil {
 			return translate(err, "error.not_found")
 		}
@@ -132,16 +137,6 @@ func (db *DB) CaseByNumber(ctx context.Context, number string) (*dimos.Case, err
 	return c, translate(err, "error.case.not_found")
 }
 
-// Inbox lists the cases assigned to an employee, newest first.
-func (db *DB) Inbox(ctx context.Context, f dimos.InboxFilter) ([]*dimos.Case, error) {
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 100
-	}
-	return db.queryCases(ctx, `SELECT `+caseColumns+` FROM cases c
-		WHERE c.assignee_id = $1 AND (NOT $2 OR c.stage <> 'completed')
-		ORDER BY c.submitted_at DESC, c.id DESC LIMIT $3`, f.AssigneeID, f.OpenOnly, f.Limit)
-}
-
 // CasesAwaitingWorkflow lists accepted cases whose workflow was never started.
 func (db *DB) CasesAwaitingWorkflow(ctx context.Context, limit int) ([]*dimos.Case, error) {
 	return db.queryCases(ctx, `SELECT `+caseColumns+` FROM cases c
@@ -197,12 +192,13 @@ func (db *DB) StageTimings(ctx context.Context, caseID int64) ([]dimos.StageTimi
 // RecordTransition moves a case to its next stage: it closes the current stage visit,
 // opens the new one, updates the case and appends the event, all in one transaction.
 // Seq makes it idempotent: an activity retried after a lost reply finds the transition
-// already there and changes nothing.
+// already there and changes nothing. A move into or out of a stage in which the clocks
+// stand still (waiting for the citizen, closed) stops or restarts the case's
+// completion clock and moves its deadline.
 func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 	at := t.At.UTC().Truncate(time.Microsecond)
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		var current int
-		err := tx.QueryRow(ctx, `SELECT stage_seq FROM cases WHERE id = $1 FOR UPDATE`, t.CaseID).Scan(&current)
+		current, clock, err := lockCaseClock(ctx, tx, t.CaseID)
 		if err != nil {
 			return translate(err, "error.case.not_found")
 		}
@@ -226,6 +222,9 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 			t.Stage.Terminal(), at)
 		if err != nil {
 			return translate(err, "error.case.not_found")
+		}
+		if err := saveCaseClock(ctx, tx, t.CaseID, clock.enter(t.Stage, at)); err != nil {
+			return fmt.Errorf("case clock: %w", err)
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO stage_timings (case_id, seq, stage, service_id, employee_id, entered_at)
 			SELECT id, $2, $3, service_id, assignee_id, $4 FROM cases WHERE id = $1`,

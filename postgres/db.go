@@ -174,7 +174,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		}
 		db.log.Info("applied migration", "name", m.name)
 	}
-	return nil
+	return db.backfillDeadlines(ctx)
 }
 
 type migration struct {

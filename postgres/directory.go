@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -121,6 +122,9 @@ func (db *DB) SetCategoryTargets(ctx context.Context, code string, t dimos.Targe
 		}
 		if tag.RowsAffected() == 0 {
 			return dimos.Errorf(dimos.ENOTFOUND, "field.category.unknown")
+		}
+		if err := retargetDeadlines(ctx, tx, code, clockLimit(t.CompletionDays, t.Statutory())); err != nil {
+			return fmt.Errorf("retarget deadlines: %w", err)
 		}
 		rows, err := tx.Query(ctx, `SELECT number FROM cases WHERE category_code = $1
 			AND stage NOT IN ('completed', 'rejected') AND workflow_started_at IS NOT NULL ORDER BY id`, code)

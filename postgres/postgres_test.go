@@ -166,8 +166,8 @@ func TestRecordTransition(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		inbox, err := db.Inbox(ctx, dimos.InboxFilter{AssigneeID: route.DirectorID})
-		if err != nil || !containsCase(inbox, c.Number) {
+		inbox, err := db.InboxPage(ctx, dimos.InboxQuery{Tab: dimos.InboxMine, Scope: dimos.InboxScope{EmployeeID: route.DirectorID}})
+		if err != nil || !inboxHas(inbox, c.Number) {
 			t.Fatalf("director's inbox %v %v", inbox, err)
 		}
 		for range 2 {
@@ -204,8 +204,8 @@ func TestRecordTransition(t *testing.T) {
 		if len(ev) != 3 {
 			t.Fatalf("%d events, want 3", len(ev))
 		}
-		open, _ := db.Inbox(ctx, dimos.InboxFilter{AssigneeID: route.DirectorID, OpenOnly: true})
-		if containsCase(open, c.Number) {
+		open, _ := db.InboxPage(ctx, dimos.InboxQuery{Tab: dimos.InboxMine, Scope: dimos.InboxScope{EmployeeID: route.DirectorID}})
+		if inboxHas(open, c.Number) {
 			t.Fatal("completed case in the open inbox")
 		}
 	})
