@@ -42,6 +42,7 @@ var authzTable = map[string]authzRule{
 	"GET /console":                                  {own: "YYYYY"}, // home: sends everyone on
 	"POST /console/signout":                         {own: "YYYYY"},
 	"GET /console/inbox":                            {own: "YYYYY"},
+	"GET /console/inbox/rows":                       {own: "YYYYY"},
 	"GET /console/search":                           {own: "YYYYY"},
 	"GET /console/desk":                             {own: "--Y-Y"},
 	"GET /console/desk/citizens/:id":                {own: "--Y-Y"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,52 +14,6 @@ import (
 	"dimos/i18n"
 	"dimos/workflows"
 )
-
-// inboxLimit is how many cases the inbox shows at most.
-const inboxLimit = 100
-
-type inboxView struct {
-	pageView
-	Rows []inboxRow
-}
-
-type inboxRow struct {
-	Number      string
-	KindKey     string
-	Category    string
-	Subject     string
-	Status      dimos.Status
-	StatusKey   string
-	SubmittedAt time.Time
-}
-
-// inbox lists the cases assigned to the signed-in employee, newest first.
-func (con *Console) inbox(c *fiber.Ctx) error {
-	st := staffOf(c)
-	ctx := c.UserContext()
-	cases, err := con.cfg.Cases.Inbox(ctx, dimos.InboxFilter{AssigneeID: st.me.ID, Limit: inboxLimit})
-	if err != nil {
-		return con.fail(c, err)
-	}
-	sort.SliceStable(cases, func(i, j int) bool { return cases[i].SubmittedAt.After(cases[j].SubmittedAt) })
-	names, err := con.categoryNames(ctx)
-	if err != nil {
-		return con.fail(c, err)
-	}
-	v := inboxView{pageView: con.page(c, pathInbox)}
-	for _, cs := range cases {
-		v.Rows = append(v.Rows, inboxRow{
-			Number:      cs.Number,
-			KindKey:     "kind." + string(cs.Kind),
-			Category:    orDefault(names[cs.CategoryCode].name(v.Lang), cs.CategoryCode),
-			Subject:     cs.Subject,
-			Status:      cs.Status,
-			StatusKey:   "status." + string(cs.Status),
-			SubmittedAt: cs.SubmittedAt,
-		})
-	}
-	return con.render(c, fiber.StatusOK, "inbox", v)
-}
 
 // bilingual is a name the directory keeps in both languages.
 type bilingual struct{ el, en string }

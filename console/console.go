@@ -1,5 +1,5 @@
 // Package console is the staff console of dimos: a server-rendered Fiber app in which
-// clerks sign in, work the inbox of cases assigned to them, read a case with its
+// clerks sign in, work the inbox of their own and their service's cases in deadline order, read a case with its
 // timeline, clocks, attachments and stage timings, and take the decisions of its
 // lifecycle: assign, transfer, comment, ask the citizen, set a due date, register it
 // in the protocol, attach files, complete or reject it.
@@ -68,7 +68,10 @@ type Config struct {
 	// AuditLog reads the audit log back for the admins' viewer and its CSV export;
 	// nil leaves those unavailable (503) and their link out of the header.
 	AuditLog dimos.AuditSearcher
-	Logger   *slog.Logger
+	// Inbox pages and counts the staff inbox; nil means Cases, when it has the
+	// methods (postgres.DB does); with neither the inbox is unavailable (503).
+	Inbox  dimos.Inbox
+	Logger *slog.Logger
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
@@ -124,6 +127,9 @@ func New(cfg Config) *Console {
 	if con.cfg.Services == nil {
 		con.cfg.Services, _ = cfg.Directory.(ServiceList)
 	}
+	if con.cfg.Inbox == nil {
+		con.cfg.Inbox, _ = cfg.Cases.(dimos.Inbox)
+	}
 	con.views = mustParseViews()
 	dummyHash() // now, not on the first unknown username, whose answer would then be slower
 	return con
@@ -142,6 +148,7 @@ func (con *Console) Mount(app fiber.Router) {
 	g.Post("/signin", con.signin)
 	g.Post("/signout", con.staff(actSignOut), con.checkCSRF, con.signout)
 	g.Get("/inbox", con.staff(actViewInbox), con.inbox)
+	g.Get("/inbox/rows", con.staff(actViewInbox), con.inboxRows)
 	g.Get("/cases/:number", con.staff(actViewCase), con.casePage)
 	g.Get("/cases/:number/attachments/:id", con.staff(actDownload), con.download)
 	g.Get("/search", con.staff(actSearch), con.searchPage)

@@ -236,20 +236,22 @@ func TestCSRF(t *testing.T) {
 func TestInbox(t *testing.T) {
 	h := newHarness(t)
 
-	t.Run("OnlyMineNewestFirst", func(t *testing.T) {
+	t.Run("OnlyMineOverdueFirst", func(t *testing.T) {
 		p := h.signedIn(t, "maria").get(t, "/console/inbox")
 		wantStatus(t, p, http.StatusOK)
-		if got := h.cases.filters[len(h.cases.filters)-1]; got != (dimos.InboxFilter{AssigneeID: idMaria, Limit: 100}) {
-			t.Errorf("filter %+v", got)
+		got := h.cases.queries[len(h.cases.queries)-1]
+		if got.Tab != dimos.InboxMine || got.Scope != (dimos.InboxScope{EmployeeID: idMaria, ServiceID: svcTechnical}) || got.Limit != 50 {
+			t.Errorf("query %+v", got)
 		}
-		wantLacks(t, p, numBins, "Ξέχειλοι κάδοι")
-		i1, i3, i4 := strings.Index(p.Body, numPothole), strings.Index(p.Body, numLight), strings.Index(p.Body, numCompleted)
-		if i1 < 0 || i3 < 0 || i4 < 0 || !(i1 < i3 && i3 < i4) {
-			t.Errorf("order of cases: %d %d %d", i1, i3, i4)
+		wantLacks(t, p, numBins, "Ξέχειλοι κάδοι", numCompleted)
+		// The light was filed in February and is past its deadline: it comes first.
+		i3, i1 := strings.Index(p.Body, numLight), strings.Index(p.Body, numPothole)
+		if i1 < 0 || i3 < 0 || i3 > i1 {
+			t.Errorf("order of cases: %d %d", i3, i1)
 		}
 		wantContains(t, p,
 			`<a href="/console/cases/`+numPothole+`">`+numPothole+`</a>`,
-			"<td>Αίτημα</td>", "<td>Οδοποιία</td>", "Εκκρεμεί", "Ολοκληρώθηκε",
+			"Οδοποιία", "Αίτημα", "Στον διευθυντή", "Διαδικτυακή πύλη", "Μαρία Παπαδοπούλου",
 			// 09:00 UTC is 11:00 in Athens in winter.
 			`<time datetime="2026-03-02T09:00:00Z">02/03/2026 11:00</time>`,
 			`<th scope="col">Θέμα</th>`,
@@ -265,7 +267,7 @@ func TestInbox(t *testing.T) {
 	t.Run("Empty", func(t *testing.T) {
 		p := h.signedIn(t, "giorgos").get(t, "/console/inbox")
 		wantStatus(t, p, http.StatusOK)
-		wantContains(t, p, i18n.T("el", "console.inbox.empty"))
+		wantContains(t, p, i18n.T("el", "inbox.empty.mine"))
 		wantLacks(t, p, "<table")
 	})
 
@@ -602,7 +604,7 @@ func TestLanguage(t *testing.T) {
 		wantLacks(t, p, "Εκκρεμεί")
 
 		b.get(t, "/console/lang/el?next=/console/inbox")
-		wantContains(t, b.get(t, "/console/inbox"), `<html lang="el">`, "Τα εισερχόμενά μου")
+		wantContains(t, b.get(t, "/console/inbox"), `<html lang="el">`, "<h1>Εισερχόμενα</h1>")
 	})
 
 	t.Run("ErrOpenRedirect", func(t *testing.T) {

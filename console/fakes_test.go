@@ -31,8 +31,9 @@ type fakeCases struct {
 	cases   map[string]*dimos.Case
 	events  map[int64][]dimos.CaseEvent
 	timings map[int64][]dimos.StageTiming
-	filters []dimos.InboxFilter // every inbox asked for
-	err     error               // returned by every read when set
+	queries []dimos.InboxQuery // every inbox page asked for
+	names   map[int64]string   // assignees' names, for the inbox rows
+	err     error              // returned by every read when set
 }
 
 func (f *fakeCases) SubmitCase(ctx context.Context, c *dimos.Case) error {
@@ -56,26 +57,99 @@ func (f *fakeCases) CaseByNumber(ctx context.Context, number string) (*dimos.Cas
 	return &cp, nil
 }
 
-func (f *fakeCases) Inbox(ctx context.Context, filter dimos.InboxFilter) ([]*dimos.Case, error) {
+// fakeDeadline is the fake store's deadline of a case: ten calendar days after
+// submission, or its due date. The real rule is the store's, tested in postgres.
+func fakeDeadline(c *dimos.Case) time.Time {
+	if !c.DueDate.IsZero() {
+		return c.DueDate
+	}
+	return c.SubmittedAt.AddDate(0, 0, 10)
+}
+
+// inTab reports whether a case belongs to a tab for a scope, as the store decides.
+func inTab(c *dimos.Case, tab dimos.InboxTab, s dimos.InboxScope, now time.Time) bool {
+	if c.Stage.Terminal() {
+		return false
+	}
+	scoped := s.All || c.AssigneeID == s.EmployeeID || s.ServiceID != 0 && c.ServiceID == s.ServiceID
+	switch tab {
+	case dimos.InboxMine:
+		return c.AssigneeID == s.EmployeeID
+	case dimos.InboxService:
+		return c.ServiceID == s.ServiceID && (c.Stage == dimos.StageRouted || c.AssigneeID == 0)
+	case dimos.InboxWaiting:
+		return scoped && c.Stage == dimos.StageWaitingCitizen
+	case dimos.InboxOverdue:
+		return scoped && fakeDeadline(c).Before(now)
+	case dimos.InboxAll:
+		return s.All
+	}
+	return false
+}
+
+func (f *fakeCases) inbox(q dimos.InboxQuery) []*dimos.Case {
+	var out []*dimos.Case
+	for _, c := range f.cases {
+		if inTab(c, q.Tab, q.Scope, q.Now) && (q.Filters.Category == "" || c.CategoryCode == q.Filters.Category) &&
+			(q.Filters.Kind == "" || c.Kind == q.Filters.Kind) && (q.Filters.Channel == "" || c.Channel == q.Filters.Channel) {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := fakeDeadline(out[i]), fakeDeadline(out[j])
+		return a.Before(b) || a.Equal(b) && out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func (f *fakeCases) InboxPage(ctx context.Context, q dimos.InboxQuery) (dimos.InboxPage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.filters = append(f.filters, filter)
+	f.queries = append(f.queries, q)
+	if f.err != nil {
+		return dimos.InboxPage{}, f.err
+	}
+	var page dimos.InboxPage
+	for _, c := range f.inbox(q) {
+		if q.After != nil && c.ID <= q.After.ID {
+			continue
+		}
+		if len(page.Cases) == q.Limit {
+			last := page.Cases[len(page.Cases)-1]
+			page.Next = &dimos.InboxCursor{Deadline: last.Deadline, ID: last.ID}
+			break
+		}
+		d := fakeDeadline(c)
+		clock := dimos.InboxClock{Days: int(d.Sub(q.Now).Hours()/24) + 1}
+		if d.Before(q.Now) {
+			clock = dimos.InboxClock{Overdue: true, Days: int(q.Now.Sub(d).Hours()/24) + 1}
+		}
+		var assignee string
+		if e, ok := f.names[c.AssigneeID]; ok {
+			assignee = e
+		}
+		page.Cases = append(page.Cases, dimos.InboxCase{ID: c.ID, Number: c.Number, Subject: c.Subject, Kind: c.Kind,
+			CategoryCode: c.CategoryCode, Stage: c.Stage, Status: c.Status, Channel: c.Channel, SubmittedAt: c.SubmittedAt,
+			ServiceID: c.ServiceID, AssigneeID: c.AssigneeID, AssigneeName: assignee, Deadline: d, Clock: clock})
+	}
+	if q.After != nil && len(page.Cases) > 0 {
+		page.Prev = &dimos.InboxCursor{Deadline: page.Cases[0].Deadline, ID: page.Cases[0].ID}
+	}
+	return page, nil
+}
+
+func (f *fakeCases) InboxCounts(ctx context.Context, q dimos.InboxQuery) (dimos.InboxCounts, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.err != nil {
 		return nil, f.err
 	}
-	var out []*dimos.Case
-	for _, c := range f.cases {
-		if c.AssigneeID == filter.AssigneeID && (!filter.OpenOnly || !c.Stage.Terminal()) {
-			cp := *c
-			out = append(out, &cp)
-		}
+	counts := dimos.InboxCounts{}
+	for _, tab := range q.Scope.Tabs() {
+		q.Tab = tab
+		counts[tab] = len(f.inbox(q))
 	}
-	// Oldest first, the opposite of the contract, so that the console's own order shows.
-	sort.Slice(out, func(i, j int) bool { return out[i].SubmittedAt.Before(out[j].SubmittedAt) })
-	if filter.Limit > 0 && len(out) > filter.Limit {
-		out = out[:filter.Limit]
-	}
-	return out, nil
+	return counts, nil
 }
 
 func (f *fakeCases) CaseEvents(ctx context.Context, caseID int64) ([]dimos.CaseEvent, error) {

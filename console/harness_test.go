@@ -142,6 +142,10 @@ func newHarness(t *testing.T, configure ...func(*Config)) *harness {
 			},
 		},
 	}
+	h.cases.names = map[int64]string{}
+	for id, e := range h.dir.employees {
+		h.cases.names[id] = e.FullName
+	}
 	cfg := Config{
 		Cases:         h.cases,
 		Directory:     h.dir,

@@ -213,6 +213,21 @@ func (con *Console) render(c *fiber.Ctx, status int, name string, v view) error 
 	return c.Status(status).Send(buf.Bytes())
 }
 
+// renderPart executes one named template of a page alone, without the layout: the
+// fragments that a page's script fetches to refresh itself.
+func (con *Console) renderPart(c *fiber.Ctx, status int, page, part string, v view) error {
+	lang := v.lang()
+	var buf bytes.Buffer
+	if err := con.views[lang][page].ExecuteTemplate(&buf, part, v); err != nil {
+		con.log.Error("console: render", "page", page, "part", part, "err", err)
+		c.Type("txt", "utf-8")
+		return c.Status(fiber.StatusInternalServerError).SendString(i18n.T(lang, "error.internal"))
+	}
+	c.Set(fiber.HeaderContentLanguage, lang)
+	c.Type("html", "utf-8")
+	return c.Status(status).Send(buf.Bytes())
+}
+
 type errorView struct {
 	pageView
 	Status     int
