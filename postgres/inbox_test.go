@@ -41,7 +41,7 @@ type inboxWorld struct {
 	late                      *dimos.Case // clerk2's, past its deadline
 }
 
-func employeeID(t *testing.T, db *postgres.DB, username string) (id, service int64) {
+func employeeID(t testing.TB, db *postgres.DB, username string) (id, service int64) {
 	t.Helper()
 	e, err := db.EmployeeByUsername(context.Background(), username)
 	if err != nil {
