@@ -70,8 +70,11 @@ type Config struct {
 	AuditLog dimos.AuditSearcher
 	// Inbox pages and counts the staff inbox; nil means Cases, when it has the
 	// methods (postgres.DB does); with neither the inbox is unavailable (503).
-	Inbox  dimos.Inbox
-	Logger *slog.Logger
+	Inbox dimos.Inbox
+	// InboxRefresh is how often the inbox page refreshes its rows and counts, 15
+	// seconds when zero.
+	InboxRefresh time.Duration
+	Logger       *slog.Logger
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
@@ -126,6 +129,9 @@ func New(cfg Config) *Console {
 	}
 	if con.cfg.Services == nil {
 		con.cfg.Services, _ = cfg.Directory.(ServiceList)
+	}
+	if con.cfg.InboxRefresh <= 0 {
+		con.cfg.InboxRefresh = defaultInboxRefresh
 	}
 	if con.cfg.Inbox == nil {
 		con.cfg.Inbox, _ = cfg.Cases.(dimos.Inbox)

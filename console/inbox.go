@@ -19,9 +19,9 @@ import (
 // 15 seconds and adds keyboard shortcuts.
 
 const (
-	pathInboxRows     = "/console/inbox/rows"
-	inboxPageSize     = 50
-	inboxRefreshEvery = 15 // seconds, told to the script by a data attribute
+	pathInboxRows       = "/console/inbox/rows"
+	inboxPageSize       = 50
+	defaultInboxRefresh = 15 * time.Second // told to the script by a data attribute
 )
 
 // inboxScope is whose cases the inbox may show: those the employee may read
@@ -265,7 +265,7 @@ func (con *Console) inboxView(c *fiber.Ctx) (inboxView, int, error) {
 		return inboxView{}, 0, err
 	}
 	v := inboxView{pageView: con.page(c, withQuery(pathInbox, form.values(false))), Form: form, Errors: errs,
-		Tab: q.Tab, RowsURL: withQuery(pathInboxRows, form.values(true)), Refresh: inboxRefreshEvery}
+		Tab: q.Tab, RowsURL: withQuery(pathInboxRows, form.values(true)), Refresh: max(1, int(con.cfg.InboxRefresh/time.Second))}
 	v.options(names, form)
 	if len(errs) > 0 {
 		return v, fiber.StatusBadRequest, nil

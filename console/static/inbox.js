@@ -88,9 +88,6 @@
   var stopped = false;
   function refresh() {
     if (stopped || document.hidden || !rowsURL) { return; }
-    var selected = current >= 0 && rows()[current] ? rows()[current].getAttribute("data-href") : null;
-    var hadFocus = document.activeElement && document.activeElement.closest &&
-      document.activeElement.closest("#inbox-live");
     fetch(rowsURL, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (res) {
         if (!res.ok || res.redirected) { stopped = true; return null; }
@@ -102,6 +99,11 @@
         var fresh = doc.getElementById("inbox-live");
         var old = document.getElementById("inbox-live");
         if (!fresh || !old) { stopped = true; return; }
+        // The selection as it is now, not when the request left: keys pressed
+        // meanwhile count.
+        var selected = current >= 0 && rows()[current] ? rows()[current].getAttribute("data-href") : null;
+        var hadFocus = document.activeElement && document.activeElement.closest &&
+          document.activeElement.closest("#inbox-live");
         old.replaceWith(document.importNode(fresh, true));
         current = -1;
         if (selected) {
