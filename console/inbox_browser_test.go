@@ -29,7 +29,7 @@ func TestInboxInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go h.app.Listener(ln) //nolint:errcheck // ends with Shutdown
+	go h.app.Listener(ln)                  //nolint:errcheck // ends with Shutdown
 	t.Cleanup(func() { h.app.Shutdown() }) //nolint:errcheck
 	base := "http://" + ln.Addr().String()
 
