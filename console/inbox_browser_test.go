@@ -52,7 +52,7 @@ func TestInboxInBrowser(t *testing.T) {
 		}
 		return s
 	}
-	selected := `(document.querySelector("#inbox-rows tr[aria-selected=true]") || {dataset: {href: ""}}).dataset.href`
+	selected := `(document.querySelector("#inbox-rows tr[data-selected]") || {dataset: {href: ""}}).dataset.href`
 	err = chromedp.Do(ctx, chromedp.Navigate(base+"/console/signin"), chromedp.WaitVisible("#username"))
 	if err != nil {
 		t.Fatal(err)

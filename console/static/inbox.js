@@ -23,7 +23,7 @@
     if (list.length === 0) { current = -1; return; }
     i = Math.max(0, Math.min(i, list.length - 1));
     list.forEach(function (tr, j) {
-      if (j === i) { tr.setAttribute("aria-selected", "true"); } else { tr.removeAttribute("aria-selected"); }
+      if (j === i) { tr.setAttribute("data-selected", ""); } else { tr.removeAttribute("data-selected"); }
     });
     current = i;
     var link = list[i].querySelector("a");
