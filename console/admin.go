@@ -76,7 +76,7 @@ func (con *Console) mountAdmin(g fiber.Router) {
 // --- shared by the admin pages ---
 
 // input describes one text input of an admin form for the admin-input partial.
-type input struct {
+type adminInput struct {
 	Form      formState
 	Name, ID  string
 	LabelKey  string
@@ -89,8 +89,8 @@ type input struct {
 
 // Input describes the form's input name for the admin-input partial; opts are, in
 // order, the type (text when empty), "required", and a hint key.
-func (f formState) Input(name, id, label string, opts ...string) input {
-	in := input{Form: f, Name: name, ID: id, LabelKey: label, Type: "text", MaxLength: dimos.MaxNameLen, Auto: "off"}
+func (f formState) Input(name, id, label string, opts ...string) adminInput {
+	in := adminInput{Form: f, Name: name, ID: id, LabelKey: label, Type: "text", MaxLength: dimos.MaxNameLen, Auto: "off"}
 	if len(opts) > 0 && opts[0] != "" {
 		in.Type = opts[0]
 	}
@@ -110,7 +110,7 @@ func (f formState) Input(name, id, label string, opts ...string) input {
 }
 
 // DescribedBy is the input's aria-describedby: its hint and its errors.
-func (in input) DescribedBy() string {
+func (in adminInput) DescribedBy() string {
 	var ids []string
 	if in.HintKey != "" {
 		ids = append(ids, in.ID+"-hint")
@@ -123,7 +123,7 @@ func (in input) DescribedBy() string {
 
 // refused reports a save the admin can correct, with its status: 400 for a bad
 // field, 409 for a code or username already taken.
-func refused(err error) (*dimos.Error, int, bool) {
+func adminRefusal(err error) (*dimos.Error, int, bool) {
 	var e *dimos.Error
 	if errors.As(err, &e) && (e.Code == dimos.EINVALID || e.Code == dimos.ECONFLICT) {
 		return e, dimos.HTTPStatus(e.Code), true
@@ -132,7 +132,7 @@ func refused(err error) (*dimos.Error, int, bool) {
 }
 
 // refusedForm puts a refusal on the form that caused it.
-func refusedForm(f formState, e *dimos.Error) formState {
+func withRefusal(f formState, e *dimos.Error) formState {
 	f.ErrorKey, f.Errors = e.Key, e.Fields
 	if e.Key == "" {
 		f.ErrorKey = "error.invalid"
@@ -140,21 +140,21 @@ func refusedForm(f formState, e *dimos.Error) formState {
 	return f
 }
 
-// changes writes the audit detail of an edit: each changed field as
+// auditChanges writes the audit detail of an edit: each changed field as
 // "field: before → after", so that the log alone tells what an admin changed.
-type changes []string
+type auditChanges []string
 
-func (c *changes) add(field string, before, after any) {
+func (c *auditChanges) add(field string, before, after any) {
 	b, a := fmt.Sprint(before), fmt.Sprint(after)
 	if b != a {
 		*c = append(*c, fmt.Sprintf("%s: %q → %q", field, b, a))
 	}
 }
 
-func (c changes) String() string { return truncate(strings.Join(c, "; "), 2000) }
+func (c auditChanges) String() string { return truncate(strings.Join(c, "; "), 2000) }
 
 // pathID reads the numeric id of the route; anything else is the page not found.
-func pathID(c *fiber.Ctx, notFoundKey string) (int64, error) {
+func adminPathID(c *fiber.Ctx, notFoundKey string) (int64, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, dimos.Errorf(dimos.ENOTFOUND, notFoundKey)
@@ -163,7 +163,7 @@ func pathID(c *fiber.Ctx, notFoundKey string) (int64, error) {
 }
 
 // doneKey is the notice of the ?done= query, from the admin pages' own list.
-func doneKey(c *fiber.Ctx) string {
+func adminDoneKey(c *fiber.Ctx) string {
 	if d := c.Query("done"); d != "" && i18n.Has("admin.done."+d) {
 		return "admin.done." + d
 	}
@@ -172,7 +172,7 @@ func doneKey(c *fiber.Ctx) string {
 
 // formValues copies the named fields of the posted form, trimmed: Fiber's values
 // live only as long as the request.
-func formValues(c *fiber.Ctx, names ...string) map[string]string {
+func adminFormValues(c *fiber.Ctx, names ...string) map[string]string {
 	v := make(map[string]string, len(names))
 	for _, n := range names {
 		v[n] = strings.TrimSpace(strings.Clone(c.FormValue(n)))
@@ -215,7 +215,7 @@ func (con *Console) servicesPage(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
-	v := servicesView{pageView: con.page(c, pathAdminServices), DoneKey: doneKey(c)}
+	v := servicesView{pageView: con.page(c, pathAdminServices), DoneKey: adminDoneKey(c)}
 	names := newNamer(con.cfg.Directory, v.Lang)
 	for _, s := range svcs {
 		row := serviceRow{ServiceRecord: s, Path: serviceAdminPath(s.ID)}
@@ -243,7 +243,7 @@ func (con *Console) servicePage(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
-	v.DoneKey = doneKey(c)
+	v.DoneKey = adminDoneKey(c)
 	return con.render(c, fiber.StatusOK, "admin-service", v)
 }
 
@@ -253,7 +253,7 @@ func (con *Console) serviceView(c *fiber.Ctx) (serviceView, error) {
 	if err != nil {
 		return serviceView{}, err
 	}
-	id, err := pathID(c, "admin.error.service_not_found")
+	id, err := adminPathID(c, "admin.error.service_not_found")
 	if err != nil {
 		return serviceView{}, err
 	}
@@ -264,27 +264,27 @@ func (con *Console) serviceView(c *fiber.Ctx) (serviceView, error) {
 	}
 	v := serviceView{pageView: con.page(c, serviceAdminPath(id)), Action: serviceAdminPath(id), Service: s}
 	v.Form = formState{Name: "service", fields: serviceFields, Values: map[string]string{
-		"code": s.Code, "name_el": s.NameEL, "name_en": s.NameEN, "email": s.Email, "active": checked(s.Active)}}
+		"code": s.Code, "name_el": s.NameEL, "name_en": s.NameEN, "email": s.Email, "active": checkedValue(s.Active)}}
 	v.DirectorForm = formState{Name: "director", fields: []string{"director"},
-		Values: map[string]string{"director": idValue(s.DirectorID)}}
+		Values: map[string]string{"director": optionID(s.DirectorID)}}
 	directors, err := store.AdminEmployees(ctx, dimos.EmployeeFilter{ServiceID: id, Role: dimos.RoleDirector, Active: "yes"})
 	if err != nil {
 		return v, err
 	}
 	for _, e := range directors {
-		v.Directors = append(v.Directors, option{Value: idValue(e.ID), Label: orDefault(e.FullName, e.Username)})
+		v.Directors = append(v.Directors, option{Value: optionID(e.ID), Label: orDefault(e.FullName, e.Username)})
 	}
 	return v, nil
 }
 
-func checked(b bool) string {
+func checkedValue(b bool) string {
 	if b {
 		return "1"
 	}
 	return ""
 }
 
-func idValue(id int64) string {
+func optionID(id int64) string {
 	if id == 0 {
 		return ""
 	}
@@ -293,7 +293,7 @@ func idValue(id int64) string {
 
 // serviceForm reads the posted service form.
 func serviceForm(c *fiber.Ctx) (formState, dimos.ServiceRecord) {
-	f := formState{Name: "service", fields: serviceFields, Values: formValues(c, serviceFields...)}
+	f := formState{Name: "service", fields: serviceFields, Values: adminFormValues(c, serviceFields...)}
 	s := dimos.ServiceRecord{Service: dimos.Service{Code: f.Values["code"], NameEL: f.Values["name_el"],
 		NameEN: f.Values["name_en"], Email: f.Values["email"]}, Active: f.Values["active"] != ""}
 	return f, s
@@ -310,14 +310,14 @@ func (con *Console) createService(c *fiber.Ctx) error {
 	if err == nil {
 		err = store.SaveService(c.UserContext(), &s)
 	}
-	if e, status, ok := refused(err); ok {
+	if e, status, ok := adminRefusal(err); ok {
 		v := serviceView{pageView: con.page(c, pathAdminServices+"/new"), New: true, Action: pathAdminServices,
-			Form: refusedForm(f, e)}
+			Form: withRefusal(f, e)}
 		return con.render(c, status, "admin-service", v)
 	} else if err != nil {
 		return con.fail(c, err)
 	}
-	var ch changes
+	var ch auditChanges
 	ch.add("name_el", "", s.NameEL)
 	ch.add("name_en", "", s.NameEN)
 	ch.add("email", "", s.Email)
@@ -339,13 +339,13 @@ func (con *Console) updateService(c *fiber.Ctx) error {
 	if err == nil {
 		err = con.cfg.Admin.SaveService(c.UserContext(), &s)
 	}
-	if e, status, ok := refused(err); ok {
-		v.Form = refusedForm(f, e)
+	if e, status, ok := adminRefusal(err); ok {
+		v.Form = withRefusal(f, e)
 		return con.render(c, status, "admin-service", v)
 	} else if err != nil {
 		return con.fail(c, err)
 	}
-	var ch changes
+	var ch auditChanges
 	ch.add("code", before.Code, s.Code)
 	ch.add("name_el", before.NameEL, s.NameEL)
 	ch.add("name_en", before.NameEN, s.NameEN)
@@ -363,13 +363,13 @@ func (con *Console) setDirector(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
-	f := formState{Name: "director", fields: []string{"director"}, Values: formValues(c, "director")}
+	f := formState{Name: "director", fields: []string{"director"}, Values: adminFormValues(c, "director")}
 	id, err := formID(c, "director")
 	if err == nil {
 		err = con.cfg.Admin.SetServiceDirector(c.UserContext(), v.Service.ID, id)
 	}
-	if e, status, ok := refused(err); ok {
-		v.DirectorForm = refusedForm(f, e)
+	if e, status, ok := adminRefusal(err); ok {
+		v.DirectorForm = withRefusal(f, e)
 		return con.render(c, status, "admin-service", v)
 	} else if err != nil {
 		return con.fail(c, err)
@@ -384,7 +384,7 @@ func (con *Console) setDirector(c *fiber.Ctx) error {
 		if err != nil {
 			return con.fail(c, err)
 		}
-		var ch changes
+		var ch auditChanges
 		ch.add("director", fmt.Sprintf("%d %s", v.Service.DirectorID, before), fmt.Sprintf("%d %s", id, after))
 		con.audit(c, dimos.AuditEntry{EmployeeID: st.me.ID, Action: auditServiceDirector,
 			Target: "service:" + v.Service.Code, Detail: ch.String()})

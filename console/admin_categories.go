@@ -87,7 +87,7 @@ func (con *Console) categoriesPage(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
-	v := categoriesView{pageView: con.page(c, pathAdminCategories), DoneKey: doneKey(c)}
+	v := categoriesView{pageView: con.page(c, pathAdminCategories), DoneKey: adminDoneKey(c)}
 	names := newNamer(con.cfg.Directory, v.Lang)
 	for _, cat := range cats {
 		row := categoryRow{CategoryRecord: cat, Path: categoryAdminPath(cat.Code)}
@@ -103,7 +103,7 @@ func (con *Console) categoriesPage(c *fiber.Ctx) error {
 }
 
 // days shows a number of working days as typed back into the form.
-func days(d float64) string {
+func daysValue(d float64) string {
 	if d == 0 {
 		return ""
 	}
@@ -113,9 +113,9 @@ func days(d float64) string {
 func categoryValues(cat dimos.CategoryRecord) map[string]string {
 	t := cat.Targets
 	v := map[string]string{"code": cat.Code, "name_el": cat.NameEL, "name_en": cat.NameEN,
-		"service_id": idValue(cat.ServiceID), "assign_days": days(t.AssignDays), "response_days": days(t.ResponseDays),
-		"completion_days": days(t.CompletionDays), "statutory_days": days(t.Statutory()),
-		"info_reply_days": days(t.InfoReplyDays), "auto_assign": checked(cat.AutoAssign), "active": checked(cat.Active)}
+		"service_id": optionID(cat.ServiceID), "assign_days": daysValue(t.AssignDays), "response_days": daysValue(t.ResponseDays),
+		"completion_days": daysValue(t.CompletionDays), "statutory_days": daysValue(t.Statutory()),
+		"info_reply_days": daysValue(t.InfoReplyDays), "auto_assign": checkedValue(cat.AutoAssign), "active": checkedValue(cat.Active)}
 	for _, k := range cat.Kinds {
 		v["kind:"+string(k)] = "1"
 	}
@@ -148,7 +148,7 @@ func (con *Console) categoryPage(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
-	v.DoneKey = doneKey(c)
+	v.DoneKey = adminDoneKey(c)
 	return con.render(c, fiber.StatusOK, "admin-category", v)
 }
 
@@ -187,7 +187,7 @@ func (con *Console) categoryView(c *fiber.Ctx) (categoryView, error) {
 // comma as well as a point; an empty one is no target, and an empty statutory limit
 // the law's.
 func categoryForm(c *fiber.Ctx) (formState, dimos.CategoryRecord, error) {
-	f := formState{Name: "category", fields: categoryFields, Values: formValues(c, categoryFields...)}
+	f := formState{Name: "category", fields: categoryFields, Values: adminFormValues(c, categoryFields...)}
 	cat := dimos.CategoryRecord{Category: dimos.Category{Code: f.Values["code"], NameEL: f.Values["name_el"],
 		NameEN: f.Values["name_en"], AutoAssign: f.Values["auto_assign"] != ""}, Active: f.Values["active"] != ""}
 	for _, raw := range c.Context().PostArgs().PeekMulti("kinds") {
@@ -224,7 +224,7 @@ func categoryForm(c *fiber.Ctx) (formState, dimos.CategoryRecord, error) {
 func validCategory(cat dimos.CategoryRecord, formErr error) error {
 	var v dimos.Validation
 	for _, err := range []error{formErr, cat.Validate()} {
-		if r, _, ok := refused(err); ok {
+		if r, _, ok := adminRefusal(err); ok {
 			for _, fe := range r.Fields {
 				v.Add(fe.Field, fe.Key)
 			}
@@ -244,17 +244,17 @@ func (con *Console) createCategory(c *fiber.Ctx) error {
 	if err == nil {
 		err = store.CreateCategory(c.UserContext(), cat)
 	}
-	if r, status, ok := refused(err); ok {
+	if r, status, ok := adminRefusal(err); ok {
 		v, err := con.newCategoryView(c)
 		if err != nil {
 			return con.fail(c, err)
 		}
-		v.Form = refusedForm(f, r)
+		v.Form = withRefusal(f, r)
 		return con.render(c, status, "admin-category", v)
 	} else if err != nil {
 		return con.fail(c, err)
 	}
-	var ch changes
+	var ch auditChanges
 	categoryChanges(&ch, dimos.CategoryRecord{}, cat)
 	con.audit(c, dimos.AuditEntry{EmployeeID: st.me.ID, Action: auditCategoryCreate, Target: "category:" + cat.Code, Detail: ch.String()})
 	return c.Redirect(categoryAdminPath(cat.Code)+"?done=created", fiber.StatusSeeOther)
@@ -268,7 +268,7 @@ func kindList(kinds []dimos.Kind) string {
 	return strings.Join(s, ",")
 }
 
-func categoryChanges(ch *changes, before, after dimos.CategoryRecord) {
+func categoryChanges(ch *auditChanges, before, after dimos.CategoryRecord) {
 	ch.add("name_el", before.NameEL, after.NameEL)
 	ch.add("name_en", before.NameEN, after.NameEN)
 	ch.add("kinds", kindList(before.Kinds), kindList(after.Kinds))
@@ -301,13 +301,13 @@ func (con *Console) updateCategory(c *fiber.Ctx) error {
 	if err == nil {
 		open, err = con.cfg.Admin.UpdateCategory(c.UserContext(), cat)
 	}
-	if r, status, ok := refused(err); ok {
-		v.Form = refusedForm(f, r)
+	if r, status, ok := adminRefusal(err); ok {
+		v.Form = withRefusal(f, r)
 		return con.render(c, status, "admin-category", v)
 	} else if err != nil {
 		return con.fail(c, err)
 	}
-	var ch changes
+	var ch auditChanges
 	categoryChanges(&ch, before, cat)
 	done := "saved"
 	if cat.Targets != before.Targets {
@@ -332,7 +332,7 @@ func (con *Console) updateCategory(c *fiber.Ctx) error {
 // --- response templates ---
 
 func templateForm(c *fiber.Ctx) (formState, dimos.ResponseTemplate) {
-	f := formState{Name: "template", fields: templateFields, Values: formValues(c, templateFields...)}
+	f := formState{Name: "template", fields: templateFields, Values: adminFormValues(c, templateFields...)}
 	return f, dimos.ResponseTemplate{Title: f.Values["title"], BodyEL: f.Values["body_el"], BodyEN: f.Values["body_en"]}
 }
 
@@ -348,13 +348,13 @@ func (con *Console) createTemplate(c *fiber.Ctx) error {
 	if err == nil {
 		err = con.cfg.Admin.SaveResponseTemplate(c.UserContext(), &tp)
 	}
-	if r, status, ok := refused(err); ok {
-		v.TemplateForm = refusedForm(f, r)
+	if r, status, ok := adminRefusal(err); ok {
+		v.TemplateForm = withRefusal(f, r)
 		return con.render(c, status, "admin-category", v)
 	} else if err != nil {
 		return con.fail(c, err)
 	}
-	var ch changes
+	var ch auditChanges
 	ch.add("id", "", tp.ID)
 	ch.add("title", "", tp.Title)
 	ch.add("body_el", "", tp.BodyEL)
@@ -369,7 +369,7 @@ func (con *Console) templateView(c *fiber.Ctx) (templateView, error) {
 	if err != nil {
 		return templateView{}, err
 	}
-	id, err := pathID(c, "admin.error.template_not_found")
+	id, err := adminPathID(c, "admin.error.template_not_found")
 	if err != nil {
 		return templateView{}, err
 	}
@@ -380,11 +380,11 @@ func (con *Console) templateView(c *fiber.Ctx) (templateView, error) {
 	v := templateView{pageView: con.page(c, templateAdminPath(id)), Template: tp, CategoryPath: categoryAdminPath(tp.CategoryCode),
 		Form:       formState{Name: "template", fields: templateFields, Values: map[string]string{"title": tp.Title, "body_el": tp.BodyEL, "body_en": tp.BodyEN}},
 		DeleteForm: formState{Name: "delete", fields: []string{"confirm"}, Values: map[string]string{}}}
-	if cat, err := store.AdminCategory(c.UserContext(), tp.CategoryCode); err == nil {
-		v.Category = bilingual{cat.NameEL, cat.NameEN}.name(v.Lang)
-	} else {
-		v.Category = tp.CategoryCode
+	cat, err := store.AdminCategory(c.UserContext(), tp.CategoryCode)
+	if err != nil {
+		return v, err
 	}
+	v.Category = orDefault(bilingual{cat.NameEL, cat.NameEN}.name(v.Lang), tp.CategoryCode)
 	return v, nil
 }
 
@@ -409,13 +409,13 @@ func (con *Console) updateTemplate(c *fiber.Ctx) error {
 	if err == nil {
 		err = con.cfg.Admin.SaveResponseTemplate(c.UserContext(), &tp)
 	}
-	if r, status, ok := refused(err); ok {
-		v.Form = refusedForm(f, r)
+	if r, status, ok := adminRefusal(err); ok {
+		v.Form = withRefusal(f, r)
 		return con.render(c, status, "admin-template", v)
 	} else if err != nil {
 		return con.fail(c, err)
 	}
-	ch := changes{"id: " + strconv.FormatInt(tp.ID, 10)}
+	ch := auditChanges{"id: " + strconv.FormatInt(tp.ID, 10)}
 	ch.add("title", before.Title, tp.Title)
 	ch.add("body_el", before.BodyEL, tp.BodyEL)
 	ch.add("body_en", before.BodyEN, tp.BodyEN)
@@ -434,7 +434,7 @@ func (con *Console) deleteTemplate(c *fiber.Ctx) error {
 		return con.fail(c, err)
 	}
 	if !formChecked(c, "confirm") {
-		v.DeleteForm = refusedForm(v.DeleteForm, &dimos.Error{Code: dimos.EINVALID, Key: "error.invalid",
+		v.DeleteForm = withRefusal(v.DeleteForm, &dimos.Error{Code: dimos.EINVALID, Key: "error.invalid",
 			Fields: []dimos.FieldError{{Field: "confirm", Key: "admin.field.confirm_delete"}}})
 		return con.render(c, fiber.StatusBadRequest, "admin-template", v)
 	}
@@ -442,7 +442,7 @@ func (con *Console) deleteTemplate(c *fiber.Ctx) error {
 	if err := con.cfg.Admin.DeleteResponseTemplate(c.UserContext(), tp.ID); err != nil {
 		return con.fail(c, err)
 	}
-	var ch changes
+	var ch auditChanges
 	ch.add("id", tp.ID, "")
 	ch.add("title", tp.Title, "")
 	ch.add("body_el", tp.BodyEL, "")

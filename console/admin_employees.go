@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -78,7 +79,7 @@ func (con *Console) serviceOptions(c *fiber.Ctx, lang string) ([]option, error) 
 	var out []option
 	for _, s := range svcs {
 		if s.Active {
-			out = append(out, option{Value: idValue(s.ID), Label: orDefault(bilingual{s.NameEL, s.NameEN}.name(lang), s.Code)})
+			out = append(out, option{Value: optionID(s.ID), Label: orDefault(bilingual{s.NameEL, s.NameEN}.name(lang), s.Code)})
 		}
 	}
 	return out, nil
@@ -102,7 +103,7 @@ func (con *Console) employeesPage(c *fiber.Ctx) error {
 	if len(q) > 0 {
 		back += "?" + q.Encode()
 	}
-	v := employeesView{pageView: con.page(c, back), Filter: f, DoneKey: doneKey(c), Roles: roleOptions(langOf(c))}
+	v := employeesView{pageView: con.page(c, back), Filter: f, DoneKey: adminDoneKey(c), Roles: roleOptions(langOf(c))}
 	if v.Services, err = con.serviceOptions(c, v.Lang); err != nil {
 		return con.fail(c, err)
 	}
@@ -147,7 +148,7 @@ func (con *Console) employeesPage(c *fiber.Ctx) error {
 
 func (con *Console) newEmployeeView(c *fiber.Ctx) (employeeView, error) {
 	v := employeeView{pageView: con.page(c, pathAdminEmployees+"/new"), New: true, Action: pathAdminEmployees,
-		Form:        formState{Name: "employee", fields: append(employeeFields, passwordFields...), Values: map[string]string{"role": string(dimos.RoleClerk)}},
+		Form:        formState{Name: "employee", fields: slices.Concat(employeeFields, passwordFields), Values: map[string]string{"role": string(dimos.RoleClerk)}},
 		Roles:       roleOptions(langOf(c)),
 		MinPassword: dimos.MinStaffPasswordLen}
 	var err error
@@ -171,7 +172,7 @@ func (con *Console) employeePage(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
-	v.DoneKey = doneKey(c)
+	v.DoneKey = adminDoneKey(c)
 	return con.render(c, fiber.StatusOK, "admin-employee", v)
 }
 
@@ -181,7 +182,7 @@ func (con *Console) employeeView(c *fiber.Ctx) (employeeView, error) {
 	if _, err := con.admin(); err != nil {
 		return employeeView{}, err
 	}
-	id, err := pathID(c, "admin.error.employee_not_found")
+	id, err := adminPathID(c, "admin.error.employee_not_found")
 	if err != nil {
 		return employeeView{}, err
 	}
@@ -195,7 +196,7 @@ func (con *Console) employeeView(c *fiber.Ctx) (employeeView, error) {
 	v := employeeView{pageView: con.page(c, employeeAdminPath(id)), Action: employeeAdminPath(id), Employee: e,
 		Roles: roleOptions(langOf(c)), MinPassword: dimos.MinStaffPasswordLen}
 	v.Form = formState{Name: "employee", fields: employeeFields, Values: map[string]string{"username": e.Username,
-		"full_name": e.FullName, "email": e.Email, "phone": e.Phone, "role": string(e.Role), "service_id": idValue(e.ServiceID)}}
+		"full_name": e.FullName, "email": e.Email, "phone": e.Phone, "role": string(e.Role), "service_id": optionID(e.ServiceID)}}
 	v.PasswordForm = formState{Name: "password", fields: passwordFields, Values: map[string]string{}}
 	v.ActiveForm = formState{Name: "active", Values: map[string]string{}} // its errors show at its top
 	v.Services, err = con.serviceOptions(c, v.Lang)
@@ -204,7 +205,7 @@ func (con *Console) employeeView(c *fiber.Ctx) (employeeView, error) {
 
 // employeeForm reads the posted employee form.
 func employeeForm(c *fiber.Ctx, fields []string) (formState, dimos.Employee, error) {
-	f := formState{Name: "employee", fields: fields, Values: formValues(c, employeeFields...)}
+	f := formState{Name: "employee", fields: fields, Values: adminFormValues(c, employeeFields...)}
 	e := dimos.Employee{Username: dimos.NormalizeUsername(f.Values["username"]), FullName: f.Values["full_name"],
 		Email: f.Values["email"], Phone: f.Values["phone"], Role: dimos.Role(f.Values["role"])}
 	var err error
@@ -224,12 +225,12 @@ func (con *Console) createEmployee(c *fiber.Ctx) error {
 	if err != nil {
 		return con.fail(c, err)
 	}
-	f, e, err := employeeForm(c, append(employeeFields, passwordFields...))
+	f, e, err := employeeForm(c, slices.Concat(employeeFields, passwordFields))
 	e.Active = true
 	if err == nil {
 		var v dimos.Validation
 		for _, check := range []error{e.Validate(), dimos.CheckStaffPassword(e.Username, c.FormValue("password"), c.FormValue("password_confirm"))} {
-			if r, _, ok := refused(check); ok {
+			if r, _, ok := adminRefusal(check); ok {
 				for _, fe := range r.Fields {
 					v.Add(fe.Field, fe.Key)
 				}
@@ -243,17 +244,17 @@ func (con *Console) createEmployee(c *fiber.Ctx) error {
 		}
 		err = store.SaveEmployee(c.UserContext(), &e)
 	}
-	if r, status, ok := refused(err); ok {
+	if r, status, ok := adminRefusal(err); ok {
 		v, err := con.newEmployeeView(c)
 		if err != nil {
 			return con.fail(c, err)
 		}
-		v.Form = refusedForm(f, r)
+		v.Form = withRefusal(f, r)
 		return con.render(c, status, "admin-employee", v)
 	} else if err != nil {
 		return con.fail(c, err)
 	}
-	var ch changes
+	var ch auditChanges
 	ch.add("full_name", "", e.FullName)
 	ch.add("email", "", e.Email)
 	ch.add("phone", "", e.Phone)
@@ -278,13 +279,13 @@ func (con *Console) updateEmployee(c *fiber.Ctx) error {
 	if err == nil {
 		err = con.cfg.Admin.SaveEmployee(c.UserContext(), &e)
 	}
-	if r, status, ok := refused(err); ok {
-		v.Form = refusedForm(f, r)
+	if r, status, ok := adminRefusal(err); ok {
+		v.Form = withRefusal(f, r)
 		return con.render(c, status, "admin-employee", v)
 	} else if err != nil {
 		return con.fail(c, err)
 	}
-	var ch changes
+	var ch auditChanges
 	ch.add("username", before.Username, e.Username)
 	ch.add("full_name", before.FullName, e.FullName)
 	ch.add("email", before.Email, e.Email)
@@ -320,8 +321,8 @@ func (con *Console) setEmployeeActive(c *fiber.Ctx) error {
 	if err == nil {
 		err = con.cfg.Admin.SetEmployeeActive(c.UserContext(), v.Employee.ID, active)
 	}
-	if r, status, ok := refused(err); ok {
-		v.ActiveForm = refusedForm(v.ActiveForm, r)
+	if r, status, ok := adminRefusal(err); ok {
+		v.ActiveForm = withRefusal(v.ActiveForm, r)
 		return con.render(c, status, "admin-employee", v)
 	} else if err != nil {
 		return con.fail(c, err)
@@ -331,7 +332,7 @@ func (con *Console) setEmployeeActive(c *fiber.Ctx) error {
 		if !active {
 			action, done = auditEmployeeDeactivate, "deactivated"
 		}
-		var ch changes
+		var ch auditChanges
 		ch.add("active", v.Employee.Active, active)
 		con.audit(c, dimos.AuditEntry{EmployeeID: st.me.ID, Action: action, Target: "employee:" + v.Employee.Username, Detail: ch.String()})
 		return c.Redirect(employeeAdminPath(v.Employee.ID)+"?done="+done, fiber.StatusSeeOther)
@@ -356,8 +357,8 @@ func (con *Console) setEmployeePassword(c *fiber.Ctx) error {
 		}
 		err = con.cfg.Admin.SetEmployeePassword(c.UserContext(), v.Employee.ID, hash)
 	}
-	if r, status, ok := refused(err); ok {
-		v.PasswordForm = refusedForm(v.PasswordForm, r)
+	if r, status, ok := adminRefusal(err); ok {
+		v.PasswordForm = withRefusal(v.PasswordForm, r)
 		return con.render(c, status, "admin-employee", v)
 	} else if err != nil {
 		return con.fail(c, err)

@@ -43,7 +43,7 @@ func withAdminStore(fa **fakeAdmin, rt Retargeter) func(*Config) {
 	}
 }
 
-func conflict(field, key string) error {
+func fakeConflict(field, key string) error {
 	return &dimos.Error{Code: dimos.ECONFLICT, Key: "error.conflict", Fields: []dimos.FieldError{{Field: field, Key: key}}}
 }
 
@@ -76,7 +76,7 @@ func (f *fakeAdmin) SaveService(ctx context.Context, s *dimos.ServiceRecord) err
 	defer f.mu.Unlock()
 	for _, x := range f.dir.services {
 		if x.ID != s.ID && x.Code == s.Code {
-			return conflict("code", "admin.field.code_taken")
+			return fakeConflict("code", "admin.field.code_taken")
 		}
 	}
 	if s.ID == 0 {
@@ -131,7 +131,7 @@ func (f *fakeAdmin) SaveEmployee(ctx context.Context, e *dimos.Employee) error {
 	defer f.dir.mu.Unlock()
 	for _, x := range f.dir.employees {
 		if x.ID != e.ID && x.Username == e.Username {
-			return conflict("username", "admin.field.username_taken")
+			return fakeConflict("username", "admin.field.username_taken")
 		}
 	}
 	if e.ID == 0 {
@@ -219,7 +219,7 @@ func (f *fakeAdmin) CreateCategory(ctx context.Context, c dimos.CategoryRecord) 
 	defer f.mu.Unlock()
 	for _, x := range f.dir.categories {
 		if x.Code == c.Code {
-			return conflict("code", "admin.field.code_taken")
+			return fakeConflict("code", "admin.field.code_taken")
 		}
 	}
 	cp := c.Category

@@ -36,7 +36,7 @@ func onlyAudit(t *testing.T, h *harness, action string) dimos.AuditEntry {
 }
 
 // unescaped is the page's text with HTML entities decoded, for Greek and quotes.
-func unescaped(p page) string { return html.UnescapeString(p.Body) }
+func unescapedBody(p page) string { return html.UnescapeString(p.Body) }
 
 func TestAdminServices(t *testing.T) {
 	h, fa, _ := adminHarness(t)
@@ -64,7 +64,7 @@ func TestAdminServices(t *testing.T) {
 		p := b.post(t, "/console/admin/services", url.Values{fieldCSRF: {token}, "code": {"TECH"},
 			"name_el": {"Άλλη"}, "name_en": {"Other"}})
 		wantStatus(t, p, http.StatusConflict)
-		body := unescaped(p)
+		body := unescapedBody(p)
 		if !strings.Contains(body, "Ο κωδικός χρησιμοποιείται ήδη.") || !strings.Contains(body, `value="Άλλη"`) {
 			t.Errorf("conflict page lacks the field's message or the typed value:\n%s", body)
 		}
@@ -75,7 +75,7 @@ func TestAdminServices(t *testing.T) {
 		defer b.get(t, "/console/lang/el")
 		p := b.post(t, "/console/admin/services", url.Values{fieldCSRF: {token}, "code": {"a b"}, "name_en": {"X"}, "email": {"nope"}})
 		wantStatus(t, p, http.StatusBadRequest)
-		body := unescaped(p)
+		body := unescapedBody(p)
 		for _, s := range []string{"The code takes only Latin letters", "This field is required", "e-mail"} {
 			if !strings.Contains(strings.ToLower(body), strings.ToLower(s)) {
 				t.Errorf("400 page lacks %q", s)
@@ -102,7 +102,7 @@ func TestAdminServices(t *testing.T) {
 		path := serviceAdminPath(svcTechnical) + "/director"
 		p := b.post(t, path, url.Values{fieldCSRF: {token}, "director": {strconv.Itoa(idMaria)}})
 		wantStatus(t, p, http.StatusBadRequest)
-		if !strings.Contains(unescaped(p), "Προϊστάμενος μπορεί να είναι μόνο ενεργός υπάλληλος") {
+		if !strings.Contains(unescapedBody(p), "Προϊστάμενος μπορεί να είναι μόνο ενεργός υπάλληλος") {
 			t.Error("refusal of a clerk as director lacks its reason")
 		}
 		p = b.post(t, path, url.Values{fieldCSRF: {token}, "director": {strconv.Itoa(idDimitra)}})
@@ -138,7 +138,7 @@ func TestAdminEmployees(t *testing.T) {
 		} {
 			p := b.post(t, "/console/admin/employees", newEmployee(tc.pw, tc.confirm))
 			wantStatus(t, p, http.StatusBadRequest)
-			if !strings.Contains(unescaped(p), tc.msg) {
+			if !strings.Contains(unescapedBody(p), tc.msg) {
 				t.Errorf("password %q: page lacks %q", tc.pw, tc.msg)
 			}
 			wantLacks(t, p, tc.pw) // a password is never typed back into the page
@@ -176,7 +176,7 @@ func TestAdminEmployees(t *testing.T) {
 		v.Set("username", "maria")
 		p := b.post(t, "/console/admin/employees", v)
 		wantStatus(t, p, http.StatusConflict)
-		if !strings.Contains(unescaped(p), "Το όνομα χρήστη χρησιμοποιείται ήδη.") {
+		if !strings.Contains(unescapedBody(p), "Το όνομα χρήστη χρησιμοποιείται ήδη.") {
 			t.Error("409 lacks the username's message")
 		}
 	})
@@ -300,7 +300,7 @@ func TestAdminCategories(t *testing.T) {
 		wantStatus(t, p, http.StatusSeeOther)
 		wantLocation(t, p, categoryAdminPath("roads")+"?done=retarget_failed")
 		page := b.get(t, p.Header.Get("Location"))
-		if !strings.Contains(unescaped(page), "δεν ενημερώθηκαν όλες οι ανοιχτές υποθέσεις") {
+		if !strings.Contains(unescapedBody(page), "δεν ενημερώθηκαν όλες οι ανοιχτές υποθέσεις") {
 			t.Error("the page does not say that cases were not told")
 		}
 	})
@@ -310,7 +310,7 @@ func TestAdminCategories(t *testing.T) {
 		v.Del("kinds")
 		p := b.post(t, categoryAdminPath("roads"), v)
 		wantStatus(t, p, http.StatusBadRequest)
-		body := unescaped(p)
+		body := unescapedBody(p)
 		for _, w := range []string{"Γράψτε αριθμό ημερών", "Επιλέξτε τουλάχιστον ένα είδος", "δεν μπορεί να ξεπερνά τη νόμιμη προθεσμία", `value="δύο"`} {
 			if !strings.Contains(body, w) {
 				t.Errorf("400 page lacks %q", w)
