@@ -38,6 +38,11 @@ const (
 	actSearch
 	// The admins': read and export the audit log.
 	actAuditLog
+	// The admins': manage services and their directors, employees, and categories
+	// with their routing, clocks and response templates.
+	actAdminServices
+	actAdminEmployees
+	actAdminCategories
 )
 
 // allowed is the console's access policy: whether me may do act, and, when the act
@@ -84,6 +89,10 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 	case actAuditLog:
 		// The log tells who looked at which case and who signed in from where; it is
 		// read by those who answer for the system, the admins.
+		return me.Role == dimos.RoleAdmin
+	case actAdminServices, actAdminEmployees, actAdminCategories:
+		// Who works where, with which powers, and where cases go: the organisation
+		// itself, which only admins change.
 		return me.Role == dimos.RoleAdmin
 	case actAPIKeys:
 		// A key lets an outside system file cases in the municipality's name; only

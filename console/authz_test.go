@@ -39,30 +39,52 @@ type authzRule struct {
 // is deliberately not derived from allowed: it is what allowed must agree with. A
 // route the console registers without a row here fails TestAuthorizationMatrix.
 var authzTable = map[string]authzRule{
-	"GET /console":                                  {own: "YYYYY"}, // home: sends everyone on
-	"POST /console/signout":                         {own: "YYYYY"},
-	"GET /console/inbox":                            {own: "YYYYY"},
-	"GET /console/inbox/rows":                       {own: "YYYYY"},
-	"GET /console/search":                           {own: "YYYYY"},
-	"GET /console/desk":                             {own: "--Y-Y"},
-	"GET /console/desk/citizens/:id":                {own: "--Y-Y"},
-	"POST /console/desk/citizens/:id/verify":        {own: "--Y-Y"},
-	"GET /console/admin/api-keys":                   {own: "----Y"},
-	"POST /console/admin/api-keys":                  {own: "----Y"},
-	"POST /console/admin/api-keys/:id/revoke":       {own: "----Y"},
-	"GET /console/admin/audit":                      {own: "----Y"},
-	"GET /console/admin/audit.csv":                  {own: "----Y"},
-	"GET /console/cases/:number":                    {own: "YYYYY", other: "---YY"},
-	"GET /console/cases/:number/attachments/:id":    {own: "YYYYY", other: "---YY"},
-	"POST /console/cases/:number/assign":            {own: "YY---", other: "-----"},
-	"POST /console/cases/:number/transfer":          {own: "YY---", other: "-----"},
-	"POST /console/cases/:number/request-info":      {own: "YY---", other: "-----"},
-	"POST /console/cases/:number/due-date":          {own: "YY---", other: "-----"},
-	"POST /console/cases/:number/register-protocol": {own: "YY---", other: "-----"},
-	"POST /console/cases/:number/complete":          {own: "YY---", other: "-----"},
-	"POST /console/cases/:number/reject":            {own: "YY---", other: "-----"},
-	"POST /console/cases/:number/comment":           {own: "YYYY-", other: "---Y-"},
-	"POST /console/cases/:number/attachments":       {own: "YYYY-", other: "---Y-"},
+	"GET /console":                                   {own: "YYYYY"}, // home: sends everyone on
+	"POST /console/signout":                          {own: "YYYYY"},
+	"GET /console/inbox":                             {own: "YYYYY"},
+	"GET /console/inbox/rows":                        {own: "YYYYY"},
+	"GET /console/search":                            {own: "YYYYY"},
+	"GET /console/desk":                              {own: "--Y-Y"},
+	"GET /console/desk/citizens/:id":                 {own: "--Y-Y"},
+	"POST /console/desk/citizens/:id/verify":         {own: "--Y-Y"},
+	"GET /console/admin/api-keys":                    {own: "----Y"},
+	"POST /console/admin/api-keys":                   {own: "----Y"},
+	"POST /console/admin/api-keys/:id/revoke":        {own: "----Y"},
+	"GET /console/admin/audit":                       {own: "----Y"},
+	"GET /console/admin/audit.csv":                   {own: "----Y"},
+	"GET /console/cases/:number":                     {own: "YYYYY", other: "---YY"},
+	"GET /console/cases/:number/attachments/:id":     {own: "YYYYY", other: "---YY"},
+	"POST /console/cases/:number/assign":             {own: "YY---", other: "-----"},
+	"POST /console/cases/:number/transfer":           {own: "YY---", other: "-----"},
+	"POST /console/cases/:number/request-info":       {own: "YY---", other: "-----"},
+	"POST /console/cases/:number/due-date":           {own: "YY---", other: "-----"},
+	"POST /console/cases/:number/register-protocol":  {own: "YY---", other: "-----"},
+	"POST /console/cases/:number/complete":           {own: "YY---", other: "-----"},
+	"POST /console/cases/:number/reject":             {own: "YY---", other: "-----"},
+	"POST /console/cases/:number/comment":            {own: "YYYY-", other: "---Y-"},
+	"POST /console/cases/:number/attachments":        {own: "YYYY-", other: "---Y-"},
+	"GET /console/admin/services":                    {own: "----Y"},
+	"GET /console/admin/services/new":                {own: "----Y"},
+	"POST /console/admin/services":                   {own: "----Y"},
+	"GET /console/admin/services/:id":                {own: "----Y"},
+	"POST /console/admin/services/:id":               {own: "----Y"},
+	"POST /console/admin/services/:id/director":      {own: "----Y"},
+	"GET /console/admin/employees":                   {own: "----Y"},
+	"GET /console/admin/employees/new":               {own: "----Y"},
+	"POST /console/admin/employees":                  {own: "----Y"},
+	"GET /console/admin/employees/:id":               {own: "----Y"},
+	"POST /console/admin/employees/:id":              {own: "----Y"},
+	"POST /console/admin/employees/:id/active":       {own: "----Y"},
+	"POST /console/admin/employees/:id/password":     {own: "----Y"},
+	"GET /console/admin/categories":                  {own: "----Y"},
+	"GET /console/admin/categories/new":              {own: "----Y"},
+	"POST /console/admin/categories":                 {own: "----Y"},
+	"GET /console/admin/categories/:code":            {own: "----Y"},
+	"POST /console/admin/categories/:code":           {own: "----Y"},
+	"POST /console/admin/categories/:code/templates": {own: "----Y"},
+	"GET /console/admin/templates/:id":               {own: "----Y"},
+	"POST /console/admin/templates/:id":              {own: "----Y"},
+	"POST /console/admin/templates/:id/delete":       {own: "----Y"},
 }
 
 // authzSkipped are the routes open to anyone, signed in or not.
@@ -74,7 +96,9 @@ var authzSkipped = map[string]bool{
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	h := newHarness(t, withSearch(&fakeSearcher{}), func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) })
+	var admin *fakeAdmin
+	h := newHarness(t, withSearch(&fakeSearcher{}), func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) },
+		withAdminStore(&admin, &fakeRetarget{}))
 	withAdmin(h)
 	// An attachment on each case, so that a download reaches the case check.
 	attachment := map[string]int64{}
@@ -139,6 +163,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				path := strings.NewReplacer(
 					":number", tc.number,
 					":id/revoke", "1/revoke",
+					// The admin pages: the own service's rows, and the template the fake starts with.
+					"services/:id", "services/"+strconv.Itoa(svcTechnical),
+					"employees/:id", "employees/"+strconv.Itoa(idGiorgos),
+					"categories/:code", "categories/roads",
+					"templates/:id", "templates/"+strconv.Itoa(tplRoads),
 					"citizens/:id", "citizens/"+strconv.Itoa(czAnna),
 					"attachments/:id", "attachments/"+strconv.FormatInt(attachment[tc.number], 10),
 				).Replace(pattern)

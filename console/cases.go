@@ -71,6 +71,8 @@ type caseView struct {
 	// forms holds every other form with its defaults.
 	Failed formState
 	forms  map[string]formState
+	// Templates are the response templates of the case's category (caseTemplates).
+	Templates []dimos.ResponseTemplate
 }
 
 // Form returns the named form as the page should show it: as it was posted when its
@@ -240,6 +242,9 @@ func (con *Console) casePage(c *fiber.Ctx) error {
 	}
 	if d, ok := con.decision(c.Query("done")); ok {
 		v.DoneKey = d.notice
+	}
+	if err := con.caseTemplates(c, &v); err != nil {
+		return con.fail(c, err)
 	}
 	return con.render(c, fiber.StatusOK, "case", v)
 }

@@ -28,7 +28,10 @@ type Work interface {
 	State(ctx context.Context, number string) (workflows.CaseState, error)
 }
 
-var _ Work = workflows.Dispatcher{}
+var (
+	_ Work       = workflows.Dispatcher{}
+	_ Retargeter = workflows.Dispatcher{}
+)
 
 // ServiceStaff lists the active employees of a service, for the assign form.
 type ServiceStaff interface {
@@ -75,6 +78,15 @@ type Config struct {
 	// seconds when zero.
 	InboxRefresh time.Duration
 	Logger       *slog.Logger
+	// Admin serves the admins' pages of services, employees, categories and response
+	// templates; nil leaves them unavailable (503) and their link out of the header.
+	Admin dimos.AdminStore
+	// Retarget tells a category's open cases of its new clocks when an admin changes
+	// them; workflows.Dispatcher implements it.
+	Retarget Retargeter
+	// Templates offers a category's response templates on the case page; nil means
+	// Admin.
+	Templates dimos.ResponseTemplateStore
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
@@ -136,6 +148,9 @@ func New(cfg Config) *Console {
 	if con.cfg.Inbox == nil {
 		con.cfg.Inbox, _ = cfg.Cases.(dimos.Inbox)
 	}
+	if con.cfg.Templates == nil && cfg.Admin != nil {
+		con.cfg.Templates = cfg.Admin
+	}
 	con.views = mustParseViews()
 	dummyHash() // now, not on the first unknown username, whose answer would then be slower
 	return con
@@ -166,6 +181,7 @@ func (con *Console) Mount(app fiber.Router) {
 	g.Post("/admin/api-keys/:id/revoke", con.staff(actAPIKeys), con.checkCSRF, con.revokeAPIKey)
 	g.Get("/admin/audit", con.staff(actAuditLog), con.auditPage)
 	g.Get("/admin/audit.csv", con.staff(actAuditLog), con.auditCSV)
+	con.mountAdmin(g)
 	for _, d := range con.decisions() {
 		g.Post("/cases/:number/"+d.name, con.staff(d.act), con.checkCSRF, con.decide(d))
 	}

@@ -36,7 +36,8 @@ var athens = func() *time.Location {
 }()
 
 // pages are the views under views/pages; each is parsed with the layout and partials.
-var pages = []string{"signin", "inbox", "case", "error", "desk", "desk-citizen", "api-keys", "search", "audit"}
+var pages = []string{"signin", "inbox", "case", "error", "desk", "desk-citizen", "api-keys", "search", "audit",
+	"admin-services", "admin-service", "admin-employees", "admin-employee", "admin-categories", "admin-category", "admin-template"}
 
 // views holds every page parsed once per language: the t function is bound to the
 // language at parse time, so templates say {{t "key"}} and never pass the language.
@@ -151,6 +152,9 @@ type pageView struct {
 	APIKeys bool
 	// AuditLog: the header links to the admins' audit log.
 	AuditLog bool
+	// Admin: the header links to the admins' pages of services, employees and
+	// categories.
+	Admin bool
 	// Search: the header carries the search box; SearchQuery fills it on the results.
 	Search      bool
 	SearchQuery string
@@ -183,6 +187,7 @@ func (con *Console) page(c *fiber.Ctx, path string) pageView {
 		p.Desk = con.cfg.Citizens != nil && allowed(st.me, actDesk, nil)
 		p.APIKeys = con.cfg.APIKeys != nil && allowed(st.me, actAPIKeys, nil)
 		p.AuditLog = con.cfg.AuditLog != nil && allowed(st.me, actAuditLog, nil)
+		p.Admin = con.cfg.Admin != nil && allowed(st.me, actAdminServices, nil)
 		p.Search = con.cfg.Search != nil && allowed(st.me, actSearch, nil)
 	}
 	return p

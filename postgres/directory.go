@@ -147,10 +147,11 @@ func (db *DB) ServiceEmployees(ctx context.Context, serviceID int64) ([]*dimos.E
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*dimos.Employee, error) { return scanEmployee(r) })
 }
 
-// Services lists every service, for the transfer form.
+// Services lists the active services, for the transfer form: a withdrawn service
+// takes no new cases.
 func (db *DB) Services(ctx context.Context) ([]*dimos.Service, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id, code, name_el, name_en, coalesce(director_id, 0), email
-		FROM services ORDER BY name_el, id`)
+		FROM services WHERE active ORDER BY name_el, id`)
 	if err != nil {
 		return nil, err
 	}
