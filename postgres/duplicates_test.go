@@ -215,7 +215,7 @@ func TestOpenCasesOnMap(t *testing.T) {
 	mine := fileAt(t, db, "potholes", "Α", "x", offset(0.001, 0), svcA, dimos.StageRouted)
 	lamp := fileAt(t, db, "street-lighting", "Β", "x", offset(0.002, 0), svcA, dimos.StageInProgress)
 	other := fileAt(t, db, "potholes", "Γ", "x", offset(0.003, 0), svcB, dimos.StageRouted)
-	fileAt(t, db, "potholes", "Δ", "x", nil, svcA, dimos.StageRouted)                   // no point
+	fileAt(t, db, "potholes", "Δ", "x", nil, svcA, dimos.StageRouted)                 // no point
 	fileAt(t, db, "potholes", "Ε", "x", offset(0.004, 0), svcA, dimos.StageCompleted) // closed
 	assignedToMe := fileAt(t, db, "potholes", "Ζ", "x", offset(0.005, 0), svcB, dimos.StageAssigned)
 	var clerk int64
