@@ -62,6 +62,9 @@ var authzTable = map[string]authzRule{
 	"POST /console/cases/:number/reject":            {own: "YY---", other: "-----"},
 	"POST /console/cases/:number/comment":           {own: "YYYY-", other: "---Y-"},
 	"POST /console/cases/:number/attachments":       {own: "YYYY-", other: "---Y-"},
+	"POST /console/cases/:number/merge":             {own: "YY---", other: "-----"},
+	"GET /console/map":                              {own: "YYYYY"}, // what it shows is scoped like search
+	"GET /console/map.json":                         {own: "YYYYY"},
 }
 
 // authzSkipped are the routes open to anyone, signed in or not.
@@ -73,7 +76,7 @@ var authzSkipped = map[string]bool{
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	h := newHarness(t, withSearch(&fakeSearcher{}), func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) })
+	h := newHarness(t, withSearch(&fakeSearcher{}), withMap(), func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) })
 	withAdmin(h)
 	// An attachment on each case, so that a download reaches the case check.
 	attachment := map[string]int64{}
