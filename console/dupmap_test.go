@@ -172,7 +172,7 @@ func TestMapPage(t *testing.T) {
 		`<a href="`+pothole+`">`+numPothole+`</a>`,
 	)
 	wantLacks(t, p, numBins, "<script>")
-	if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' https://*.tiles.example.gr;") {
+	if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: https://*.tiles.example.gr;") {
 		t.Errorf("CSP %q does not let the tiles in", csp)
 	}
 
@@ -195,7 +195,7 @@ func TestContentSecurityPolicyTiles(t *testing.T) {
 		h := newHarness(t, func(cfg *Config) { cfg.MapTiles = tc.tiles })
 		p := h.browser().get(t, "/console/signin")
 		csp := p.Header.Get("Content-Security-Policy")
-		if !strings.Contains(csp, "img-src 'self' "+tc.want+";") {
+		if !strings.Contains(csp, "img-src 'self' data: "+tc.want+";") {
 			t.Errorf("tiles %q: CSP %q, want img-src of %s", tc.tiles, csp, tc.want)
 		}
 		// Scripts stay the console's own: nothing inline, nothing from the tile server.
@@ -209,7 +209,7 @@ func TestContentSecurityPolicyTiles(t *testing.T) {
 		}
 	}
 	h := newHarness(t, func(cfg *Config) { cfg.MapTiles = "https://a.example; script-src *" })
-	if csp := h.browser().get(t, "/console/signin").Header.Get("Content-Security-Policy"); strings.Contains(csp, "script-src") || !strings.Contains(csp, "img-src 'self';") {
+	if csp := h.browser().get(t, "/console/signin").Header.Get("Content-Security-Policy"); strings.Contains(csp, "script-src") || !strings.Contains(csp, "img-src 'self' data:;") {
 		t.Errorf("a bad tile template reached the CSP: %q", csp)
 	}
 }

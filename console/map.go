@@ -55,7 +55,7 @@ func TileOrigin(template string) (string, error) {
 }
 
 // contentSecurityPolicy is the console's CSP: everything from the console itself,
-// and images also from the tile server. A bad tile template (cmd/ checks it at
+// and images also from the tile server (and inline, for Leaflet's empty tile). A bad tile template (cmd/ checks it at
 // start) leaves the maps without tiles rather than the policy open.
 func (con *Console) contentSecurityPolicy() string {
 	if con.cfg.MapTiles == "" {
@@ -64,7 +64,9 @@ func (con *Console) contentSecurityPolicy() string {
 	if con.cfg.MapAttribution == "" {
 		con.cfg.MapAttribution = DefaultMapAttribution
 	}
-	img := "img-src 'self'"
+	// data: is Leaflet's own: it points a tile it aborts or that failed at an empty
+	// inline GIF. It carries no script.
+	img := "img-src 'self' data:"
 	if origin, err := TileOrigin(con.cfg.MapTiles); err == nil {
 		img += " " + origin
 	} else {
