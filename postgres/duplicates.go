@@ -28,12 +28,22 @@ const haversine = `(2 * 6371000 * asin(least(1, sqrt(
 	power(sin(radians(c.lat - $3::float8) / 2), 2) +
 	cos(radians($3::float8)) * cos(radians(c.lat)) * power(sin(radians(c.lon - $4::float8) / 2), 2)))))`
 
+// Bounds of the candidates PossibleDuplicates measures: the open cases of the
+// category in the bounding box, and those whose subjects are nearest by trigrams.
+// Within one category subjects look alike ("Λακκούβα στην οδό …"), so a similarity
+// threshold alone would let tens of thousands through; the nearest ones, by the
+// GiST index's ordering, are the ones worth measuring.
+const (
+	nearCandidates    = 200
+	similarCandidates = 50
+)
+
 // PossibleDuplicates lists the open, unmerged cases of q.Case's category that lie
-// within q.RadiusM of its point or whose subject reads like its own, the likeliest
-// first. Candidates come from two indexes: a bounding box around the point on the
-// open cases' (lat, lon), and the trigram index on the open cases' subjects (the %
-// operator, at pg_trgm's threshold of 0.3); only they are measured exactly, by the
-// haversine distance and by the similarity of subject and text.
+// within q.RadiusM of its point or whose subject and text read like its own, the
+// likeliest first. Candidates come from two indexes: a bounding box around the point
+// on the open cases' (lat, lon), and the trigram GiST index on the open cases'
+// subjects, nearest first (<->); only they are measured exactly, by the haversine
+// distance and by the similarity of subject and text.
 func (db *DB) PossibleDuplicates(ctx context.Context, q dimos.DuplicateQuery) ([]dimos.Duplicate, error) {
 	c := q.Case
 	if c == nil || q.Limit <= 0 {
@@ -54,13 +64,15 @@ func (db *DB) PossibleDuplicates(ctx context.Context, q dimos.DuplicateQuery) ([
 	text := c.Subject + " " + excerpt(c.Text, 300)
 	rows, err := db.Pool.Query(ctx, `
 		WITH candidates AS (
-			SELECT id FROM cases
+			(SELECT id FROM cases
 			WHERE $3::float8 IS NOT NULL
 			  AND lat BETWEEN $3::float8 - $6::float8 AND $3::float8 + $6::float8
 			  AND lon BETWEEN $4::float8 - $7::float8 AND $4::float8 + $7::float8
-			  AND stage NOT IN ('completed', 'rejected')
+			  AND stage NOT IN ('completed', 'rejected') AND category_code = $2
+			LIMIT $12)
 			UNION
-			SELECT id FROM cases WHERE subject % $5 AND stage NOT IN ('completed', 'rejected')
+			(SELECT id FROM cases WHERE stage NOT IN ('completed', 'rejected') AND category_code = $2
+			ORDER BY subject <-> $5 LIMIT $13)
 		), scored AS (
 			SELECT c.number, c.subject, c.category_code, c.stage, c.submitted_at, c.id,
 				CASE WHEN $3::float8 IS NOT NULL AND c.lat IS NOT NULL THEN `+haversine+` END AS dist,
@@ -76,7 +88,8 @@ func (db *DB) PossibleDuplicates(ctx context.Context, q dimos.DuplicateQuery) ([
 		FROM kept
 		ORDER BY score DESC, submitted_at, id
 		LIMIT $11`,
-		c.ID, c.CategoryCode, lat, lon, c.Subject, dLat, dLon, text, q.RadiusM, q.MinSimilarity, q.Limit)
+		c.ID, c.CategoryCode, lat, lon, c.Subject, dLat, dLon, text, q.RadiusM, q.MinSimilarity, q.Limit,
+		nearCandidates, similarCandidates)
 	if err != nil {
 		return nil, fmt.Errorf("possible duplicates: %w", err)
 	}

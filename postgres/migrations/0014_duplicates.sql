@@ -23,6 +23,12 @@ CREATE TABLE case_followers (
 -- Open cases by point: the bounding box of the duplicates query and the map.
 CREATE INDEX cases_open_point_idx ON cases (lat, lon)
     WHERE lat IS NOT NULL AND stage NOT IN ('completed', 'rejected');
--- Open cases by similar subject.
-CREATE INDEX cases_open_subject_trgm_idx ON cases USING gin (subject gin_trgm_ops)
+-- Open cases by similar subject, nearest first: GiST serves the <-> ordering, so the
+-- duplicates query reads the few nearest subjects rather than every one above a
+-- threshold (measured on 133,000 open cases: 0.19 s against 16 s with GIN and %).
+CREATE INDEX cases_open_subject_trgm_idx ON cases USING gist (subject gist_trgm_ops)
     WHERE stage NOT IN ('completed', 'rejected');
+-- The map of a clerk or director: the open cases with a point of their service (those
+-- assigned to them come from cases_open_by_assignee_idx).
+CREATE INDEX cases_open_service_point_idx ON cases (service_id)
+    WHERE lat IS NOT NULL AND stage NOT IN ('completed', 'rejected');
