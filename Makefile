@@ -10,7 +10,7 @@ STATICCHECK_VERSION   := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
 TEST_TIMEOUT  ?= 14m
 
-.PHONY: run build test lint vet tools bench fmt compose-check clean record-histories fuzz
+.PHONY: run build test lint vet tools bench fmt compose-check clean record-histories fuzz vendor-js
 
 ## run: build, migrate, load the demo municipality and serve everything (embedded Temporal)
 run: build
@@ -71,3 +71,15 @@ clean:
 ## record-histories: record real workflow histories into workflows/testdata for the replay test
 record-histories:
 	DIMOS_RECORD_HISTORY=1 $(GO) test -count=1 -run 'TestCertificateLifecycle|TestCaseEndToEnd' ./cmd/dimos
+
+## vendor-js: copy the console's browser libraries (Leaflet, pinned in console/web/package-lock.json)
+## into console/static/vendor; the copies are committed, so building dimos needs no npm
+LEAFLET_DIST := console/web/node_modules/leaflet/dist
+LEAFLET_VENDOR := console/static/vendor/leaflet
+vendor-js:
+	cd console/web && npm ci --no-audit --no-fund
+	rm -rf $(LEAFLET_VENDOR)
+	mkdir -p $(LEAFLET_VENDOR)/images
+	cp $(LEAFLET_DIST)/leaflet.js $(LEAFLET_DIST)/leaflet.css $(LEAFLET_VENDOR)/
+	cp $(LEAFLET_DIST)/images/*.png $(LEAFLET_VENDOR)/images/
+	cp console/web/node_modules/leaflet/LICENSE $(LEAFLET_VENDOR)/LICENSE

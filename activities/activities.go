@@ -27,6 +27,8 @@ type Activities struct {
 	Protocol      dimos.ProtocolRegistry
 	Attachments   dimos.AttachmentStore
 	Recordings    dimos.RecordingStore
+	// Merges keeps merged cases and their followers; nil means no case has any.
+	Merges dimos.MergeStore
 	// RecordingHosts are the only hosts phone recordings are fetched from (the
 	// telephony provider's), lower case.
 	RecordingHosts []string
@@ -170,4 +172,14 @@ func (a *Activities) RegisterProtocol(ctx context.Context, in RegisterInput) (di
 	err = a.Cases.ApplyChange(ctx, dimos.CaseChange{CaseID: c.ID, Key: "protocol", Protocol: &entry,
 		Event: dimos.CaseEvent{Type: "protocol_registered", At: a.now(), Public: true, Body: entry.Number}})
 	return entry, err
+}
+
+// MergeCase records a duplicate's merge into its original (dimos.MergeStore). The
+// workflow's validator checked what the duplicate knows; this checks the original,
+// under lock, and refuses for good what cannot be merged.
+func (a *Activities) MergeCase(ctx context.Context, m dimos.Merge) error {
+	if a.Merges == nil {
+		return temporal.NewNonRetryableApplicationError("error.unavailable", dimos.EUNAVAILABLE, nil)
+	}
+	return refusal(a.Merges.MergeCase(ctx, m))
 }

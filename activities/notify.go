@@ -34,6 +34,8 @@ type NotifyInput struct {
 	ReasonKey string // a catalogue key, translated for the reader
 	DueDate   time.Time
 	ReplyBy   time.Time
+	// OriginalNumber is the case a merged case now follows (notify.EventCaseMerged).
+	OriginalNumber string
 }
 
 // Notify renders an event from the templates and sends it by e-mail (and, to a
@@ -48,19 +50,30 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	}
 	type recipient struct {
 		name, email, phone, lang string
+		// follower is the case of a follower: a citizen whose merged case this one
+		// carries, told as the case's own citizen is, under a key of their own.
+		follower string
 	}
 	var to []recipient
 	switch in.To {
 	case ToCitizen:
-		if c.Anonymous {
-			return nil
+		if !c.Anonymous {
+			to = append(to, recipient{name: c.Contact.FullName(), email: c.Contact.Email, phone: c.Contact.Phone, lang: c.Lang})
 		}
-		to = append(to, recipient{c.Contact.FullName(), c.Contact.Email, c.Contact.Phone, c.Lang})
+		if a.Merges != nil {
+			followers, err := a.Merges.CaseFollowers(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			for _, f := range followers {
+				to = append(to, recipient{name: f.Contact.FullName(), email: f.Contact.Email, phone: f.Contact.Phone, lang: f.Lang, follower: f.CaseNumber})
+			}
+		}
 	case ToAssignee:
 		if e, err := a.employee(ctx, c.AssigneeID); err != nil {
 			return err
 		} else if e != nil {
-			to = append(to, recipient{e.FullName, e.Email, "", i18n.Greek})
+			to = append(to, recipient{name: e.FullName, email: e.Email, lang: i18n.Greek})
 		}
 	case ToDirector:
 		if r, err := a.Directory.RoutingForService(ctx, c.ServiceID); err != nil && dimos.ErrorCode(err) != dimos.ENOTFOUND {
@@ -68,7 +81,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		} else if e, err := a.employee(ctx, r.DirectorID); err != nil {
 			return err
 		} else if e != nil {
-			to = append(to, recipient{e.FullName, e.Email, "", i18n.Greek})
+			to = append(to, recipient{name: e.FullName, email: e.Email, lang: i18n.Greek})
 		}
 	case ToManagers:
 		managers, err := a.Directory.EmployeesByRole(ctx, dimos.RoleManager)
@@ -76,7 +89,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 			return err
 		}
 		for _, e := range managers {
-			to = append(to, recipient{e.FullName, e.Email, "", i18n.Greek})
+			to = append(to, recipient{name: e.FullName, email: e.Email, lang: i18n.Greek})
 		}
 	default:
 		return refusal(fmt.Errorf("unknown audience %q", in.To))
@@ -91,6 +104,9 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	for _, r := range to {
 		data.RecipientName = r.name
 		data.CitizenName = c.Contact.FullName()
+		if r.follower != "" {
+			data.CitizenName = r.name
+		}
 		if in.ReasonKey != "" {
 			data.Reason = i18n.T(r.lang, in.ReasonKey)
 		}
@@ -100,8 +116,11 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 			return refusal(err)
 		}
 		key := in.Number + "/" + in.Key + "/" + string(in.To)
-		if in.To == ToManagers {
+		switch {
+		case in.To == ToManagers:
 			key += "/" + r.email
+		case r.follower != "":
+			key += "/" + r.follower
 		}
 		if r.email != "" {
 			if err := a.send(ctx, key, "email", r.email, func() error {
@@ -160,7 +179,7 @@ func (a *Activities) notifyData(ctx context.Context, c *dimos.Case, in NotifyInp
 		Municipality: a.Municipality, CaseNumber: c.Number, Kind: string(c.Kind), Channel: string(c.Channel),
 		Subject: c.Subject, Text: c.Text, DesiredAction: c.DesiredAction, Answer: c.Answer,
 		Comment: in.Comment, Reason: in.Reason, ProtocolNumber: c.Protocol.Number, ProtocolDate: c.Protocol.Date,
-		DueDate: in.DueDate, ReplyBy: in.ReplyBy, SubmittedAt: c.SubmittedAt,
+		DueDate: in.DueDate, ReplyBy: in.ReplyBy, SubmittedAt: c.SubmittedAt, OriginalNumber: in.OriginalNumber,
 	}
 	if d.DueDate.IsZero() {
 		d.DueDate = c.DueDate

@@ -43,6 +43,10 @@ const (
 	actAdminServices
 	actAdminEmployees
 	actAdminCategories
+	// The holder's: merge a duplicate case into its original.
+	actMerge
+	// The map of open cases; what it shows is limited by searchScope.
+	actViewMap
 )
 
 // allowed is the console's access policy: whether me may do act, and, when the act
@@ -63,7 +67,7 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 		return false
 	}
 	switch act {
-	case actSignOut, actViewInbox, actSearch:
+	case actSignOut, actViewInbox, actSearch, actViewMap:
 		return true
 	case actViewCase, actDownload:
 		if cs == nil {
@@ -72,7 +76,7 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 		return cs.AssigneeID == me.ID ||
 			(cs.ServiceID != 0 && cs.ServiceID == me.ServiceID) ||
 			me.Role == dimos.RoleManager || me.Role == dimos.RoleAdmin
-	case actAssign, actTransfer, actRequestInfo, actSetDueDate, actRegisterProtocol, actCompleteCase, actReject:
+	case actAssign, actTransfer, actRequestInfo, actSetDueDate, actRegisterProtocol, actCompleteCase, actReject, actMerge:
 		if cs == nil {
 			return true
 		}

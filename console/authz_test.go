@@ -85,6 +85,9 @@ var authzTable = map[string]authzRule{
 	"GET /console/admin/templates/:id":               {own: "----Y"},
 	"POST /console/admin/templates/:id":              {own: "----Y"},
 	"POST /console/admin/templates/:id/delete":       {own: "----Y"},
+	"POST /console/cases/:number/merge":              {own: "YY---", other: "-----"},
+	"GET /console/map":                               {own: "YYYYY"}, // what it shows is scoped like search
+	"GET /console/map.json":                          {own: "YYYYY"},
 }
 
 // authzSkipped are the routes open to anyone, signed in or not.
@@ -97,7 +100,7 @@ var authzSkipped = map[string]bool{
 
 func TestAuthorizationMatrix(t *testing.T) {
 	var admin *fakeAdmin
-	h := newHarness(t, withSearch(&fakeSearcher{}), func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) },
+	h := newHarness(t, withSearch(&fakeSearcher{}), withMap(), func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) },
 		withAdminStore(&admin, &fakeRetarget{}))
 	withAdmin(h)
 	// An attachment on each case, so that a download reaches the case check.

@@ -73,6 +73,13 @@ type caseView struct {
 	forms  map[string]formState
 	// Templates are the response templates of the case's category (caseTemplates).
 	Templates []dimos.ResponseTemplate
+
+	// Possible duplicates (console/duplicates.go): shown for an open case when the
+	// console has a finder; CaseMap is the case's point, nil when it has none.
+	DuplicatesShown  bool
+	DuplicateRadiusM int
+	Duplicates       []duplicateRow
+	CaseMap          *caseMapView
 }
 
 // Form returns the named form as the page should show it: as it was posted when its
@@ -111,17 +118,19 @@ type can struct {
 	Comment       bool
 	CommentPublic bool // a comment may be shown to the citizen (not on a closed case)
 	Attach        bool
+	// The holder's, last: merge the case, a duplicate, into its original.
+	Merge bool
 }
 
 // Any reports whether any form shows.
 func (k can) Any() bool {
 	return k.Assign || k.Transfer || k.RequestInfo || k.DueDate || k.RegisterProtocol || k.Complete ||
-		k.Reject || k.Comment || k.Attach
+		k.Reject || k.Comment || k.Attach || k.Merge
 }
 
 // More reports whether any of the rarer decisions, folded away on the page, shows.
 func (k can) More() bool {
-	return k.Assign || k.Transfer || k.RequestInfo || k.DueDate || k.RegisterProtocol || k.Reject
+	return k.Assign || k.Transfer || k.RequestInfo || k.DueDate || k.RegisterProtocol || k.Reject || k.Merge
 }
 
 func (k can) shows(form string) bool {
@@ -144,6 +153,8 @@ func (k can) shows(form string) bool {
 		return k.Reject
 	case "attachments":
 		return k.Attach
+	case "merge":
+		return k.Merge
 	}
 	return false
 }
@@ -362,6 +373,9 @@ func (con *Console) caseView(c *fiber.Ctx, st *signedIn, cs *dimos.Case) (caseVi
 		return v, err
 	}
 	v.forms = defaultForms(cs)
+	if err := con.duplicateSection(ctx, &v); err != nil {
+		return v, err
+	}
 	return v, nil
 }
 
@@ -403,6 +417,7 @@ func (con *Console) can(me *dimos.Employee, cs *dimos.Case, state *workflows.Cas
 		Reject:           holder(actReject),
 		Comment:          routed && allowed(me, actComment, cs),
 		Attach:           !cs.Stage.Terminal() && allowed(me, actAttach, cs) && con.cfg.Attachments != nil,
+		Merge:            holder(actMerge),
 	}
 	k.CommentPublic = k.Comment && !cs.Stage.Terminal()
 	return k

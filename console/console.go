@@ -87,6 +87,20 @@ type Config struct {
 	// Templates offers a category's response templates on the case page; nil means
 	// Admin.
 	Templates dimos.ResponseTemplateStore
+	// Duplicates finds the possible duplicates a case page lists; nil leaves the
+	// list out. DuplicateRadiusM is how near, in metres, two cases' points make them
+	// possible duplicates: defaultDuplicateRadiusM when zero.
+	Duplicates       dimos.DuplicateFinder
+	DuplicateRadiusM float64
+	// Map lists the open cases with a point for the map page; nil leaves it
+	// unavailable (503) and its link out of the header.
+	Map dimos.CaseMap
+	// MapTiles is the tile server's URL template ({z}, {x}, {y}, optional {s}),
+	// DefaultMapTiles when empty; its origin is the only one besides the console's
+	// own that the Content-Security-Policy lets images come from. MapAttribution is
+	// the credit the tiles' licence asks for, shown on every map as text.
+	MapTiles       string
+	MapAttribution string
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
@@ -117,6 +131,7 @@ type Console struct {
 	log   *slog.Logger
 	idle  time.Duration
 	views views
+	csp   string // the Content-Security-Policy header, with the tile server's origin
 }
 
 // New returns a console for cfg, filling in defaults. It panics if the embedded
@@ -151,6 +166,7 @@ func New(cfg Config) *Console {
 	if con.cfg.Templates == nil && cfg.Admin != nil {
 		con.cfg.Templates = cfg.Admin
 	}
+	con.csp = con.contentSecurityPolicy()
 	con.views = mustParseViews()
 	dummyHash() // now, not on the first unknown username, whose answer would then be slower
 	return con
@@ -182,6 +198,8 @@ func (con *Console) Mount(app fiber.Router) {
 	g.Get("/admin/audit", con.staff(actAuditLog), con.auditPage)
 	g.Get("/admin/audit.csv", con.staff(actAuditLog), con.auditCSV)
 	con.mountAdmin(g)
+	g.Get("/map", con.staff(actViewMap), con.mapPage)
+	g.Get("/map.json", con.staff(actViewMap), con.mapJSON)
 	for _, d := range con.decisions() {
 		g.Post("/cases/:number/"+d.name, con.staff(d.act), con.checkCSRF, con.decide(d))
 	}
@@ -195,7 +213,7 @@ func (con *Console) Mount(app fiber.Router) {
 // Cache-Control.
 func (con *Console) secureHeaders(c *fiber.Ctx) error {
 	h := c.Set
-	h("Content-Security-Policy", "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'")
+	h("Content-Security-Policy", con.csp)
 	h("X-Content-Type-Options", "nosniff")
 	h("Referrer-Policy", "same-origin")
 	h("X-Frame-Options", "DENY")

@@ -72,6 +72,9 @@ func (con *Console) decisions() []decision {
 		{name: "attachments", act: actAttach, update: workflows.UpdateAttach, audit: "case.attach",
 			notice: "console.done.attach", keep: []string{"public"}, fields: []string{"file"},
 			request: con.attachRequest},
+		{name: "merge", act: actMerge, update: workflows.UpdateMerge, audit: "case.merge",
+			notice: "console.done.merge", keep: []string{"original", "reason"}, fields: []string{"original", "reason"},
+			request: con.mergeRequest},
 	}
 }
 

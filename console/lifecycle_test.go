@@ -651,7 +651,7 @@ func formsOn(p page) []string {
 }
 
 func TestCaseForms(t *testing.T) {
-	all := []string{"assign", "attachments", "comment", "complete", "due-date", "register-protocol", "reject", "request-info", "transfer"}
+	all := []string{"assign", "attachments", "comment", "complete", "due-date", "merge", "register-protocol", "reject", "request-info", "transfer"}
 	member := []string{"attachments", "comment"}
 	tests := []struct {
 		name   string
@@ -667,13 +667,13 @@ func TestCaseForms(t *testing.T) {
 		{"Completed", "maria", numCompleted, nil, []string{"comment"}},
 		{"Registered", "maria", numPothole, func(h *harness) {
 			h.cases.cases[numPothole].Protocol = dimos.ProtocolEntry{Number: "4521/2026", Date: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-		}, []string{"assign", "attachments", "comment", "complete", "due-date", "reject", "request-info", "transfer"}},
+		}, []string{"assign", "attachments", "comment", "complete", "due-date", "merge", "reject", "request-info", "transfer"}},
 		{"ProtocolRetrying", "maria", numPothole, func(h *harness) { h.work.state.ProtocolFailed = true },
-			[]string{"assign", "attachments", "comment", "complete", "due-date", "reject", "request-info", "transfer"}},
+			[]string{"assign", "attachments", "comment", "complete", "due-date", "merge", "reject", "request-info", "transfer"}},
 		{"NotRouted", "maria", numPothole, func(h *harness) { h.cases.cases[numPothole].Stage = dimos.StageAwaitingProtocol },
 			[]string{"attachments"}},
 		{"NoRosterInDirectory", "maria", numPothole, nil,
-			[]string{"attachments", "comment", "complete", "due-date", "register-protocol", "reject", "request-info"}},
+			[]string{"attachments", "comment", "complete", "due-date", "merge", "register-protocol", "reject", "request-info"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	_ "time/tzdata" // Europe/Athens without the system's zoneinfo (containers)
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 
 	"dimos"
 	"dimos/i18n"
@@ -37,7 +38,7 @@ var athens = func() *time.Location {
 
 // pages are the views under views/pages; each is parsed with the layout and partials.
 var pages = []string{"signin", "inbox", "case", "error", "desk", "desk-citizen", "api-keys", "search", "audit",
-	"admin-services", "admin-service", "admin-employees", "admin-employee", "admin-categories", "admin-category", "admin-template"}
+	"admin-services", "admin-service", "admin-employees", "admin-employee", "admin-categories", "admin-category", "admin-template", "map"}
 
 // views holds every page parsed once per language: the t function is bound to the
 // language at parse time, so templates say {{t "key"}} and never pass the language.
@@ -158,6 +159,10 @@ type pageView struct {
 	// Search: the header carries the search box; SearchQuery fills it on the results.
 	Search      bool
 	SearchQuery string
+	// Map: the header links to the map of open cases.
+	Map bool
+	// MapAssets: the page shows a map, and loads Leaflet and map.js for it.
+	MapAssets bool
 }
 
 func (p pageView) lang() string { return p.Lang }
@@ -189,6 +194,7 @@ func (con *Console) page(c *fiber.Ctx, path string) pageView {
 		p.AuditLog = con.cfg.AuditLog != nil && allowed(st.me, actAuditLog, nil)
 		p.Admin = con.cfg.Admin != nil && allowed(st.me, actAdminServices, nil)
 		p.Search = con.cfg.Search != nil && allowed(st.me, actSearch, nil)
+		p.Map = con.cfg.Map != nil && allowed(st.me, actViewMap, nil)
 	}
 	return p
 }
@@ -278,6 +284,11 @@ func (con *Console) static(c *fiber.Ctx) error {
 		return con.notFound(c)
 	}
 	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
-	c.Type(path.Ext(name), "utf-8")
+	// Text declares its charset; images and other binaries do not have one.
+	if mime := utils.GetMIME(path.Ext(name)); strings.HasPrefix(mime, "text/") || strings.HasSuffix(mime, "javascript") {
+		c.Type(path.Ext(name), "utf-8")
+	} else {
+		c.Type(path.Ext(name))
+	}
 	return c.Send(b)
 }

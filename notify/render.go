@@ -38,6 +38,7 @@ const (
 	EventDueDateChanged     = "due_date_changed"     // citizen: new completion or pickup date (M7)
 	EventCaseCompleted      = "case_completed"       // citizen: the answer (M13)
 	EventCaseRejected       = "case_rejected"        // citizen: the reason
+	EventCaseMerged         = "case_merged"          // citizen: the case that now carries theirs
 	EventSLAWarning         = "sla_warning"          // employee: a deadline is near
 	EventSLABreach          = "sla_breach"           // director, managers: a deadline passed
 )
@@ -46,7 +47,7 @@ const (
 var Events = []string{
 	EventCaseReceived, EventCaseRoutedDirector, EventCaseAssigned, EventProtocolPending,
 	EventProtocolRegistered, EventComment, EventInfoRequested, EventDueDateChanged,
-	EventCaseCompleted, EventCaseRejected, EventSLAWarning, EventSLABreach,
+	EventCaseCompleted, EventCaseRejected, EventSLAWarning, EventSLABreach, EventCaseMerged,
 }
 
 // ForCitizen reports whether event is told to the citizen (by e-mail and SMS) rather
@@ -78,7 +79,10 @@ type Data struct {
 
 	Answer  string // case_completed
 	Comment string // comment; the question of info_requested (empty in a reminder)
-	Reason  string // case_rejected; optional for due_date_changed
+	Reason  string // case_rejected; optional for due_date_changed and case_merged
+
+	// OriginalNumber is the case a merged case now follows (case_merged).
+	OriginalNumber string
 
 	Employee      Person // the employee who handles the case
 	CitizenName   string // empty for a greeting without a name

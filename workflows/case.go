@@ -39,7 +39,12 @@ const (
 
 // Change ids for workflow.GetVersion: every change to the logic of a running
 // CaseWorkflow goes behind one, so cases started before it replay as they ran.
-const versionFetchRecording = "fetch-ivr-recording"
+const (
+	versionFetchRecording = "fetch-ivr-recording"
+	// versionMerge marks the histories of merged cases, so that a later change of
+	// the merge's steps can tell them apart.
+	versionMerge = "merge-duplicate"
+)
 
 // defaultReopenDays applies when CaseInput.ReopenDays is zero.
 const defaultReopenDays = 15

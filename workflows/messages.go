@@ -29,6 +29,7 @@ const (
 	UpdateRegisterProtocol = "register_protocol" // ActorRequest: register in the protocol (M11)
 	UpdateComplete         = "complete"          // CompleteRequest: the answer (M13)
 	UpdateReject           = "reject"            // RejectRequest: refuse with a reason
+	UpdateMerge            = "merge"             // MergeRequest: a duplicate ends; its citizen follows the original
 )
 
 // The citizen's actions on their case, also Updates with validators.
@@ -132,6 +133,26 @@ type RejectRequest struct {
 	Reason string
 }
 
+// MergeRequest merges this case, a duplicate, into its original: the duplicate ends
+// (rejected, its event saying where it went) and its citizen, with any who followed
+// it, follows the original from then on. Original is what the caller read of the
+// original; the validator refuses on it at once, and the merge checks it again in the
+// database under lock.
+type MergeRequest struct {
+	By       dimos.Actor
+	Original MergeOriginal
+	// Reason is optional, but required when the two cases are of different categories:
+	// then somebody must say why they are the same matter.
+	Reason string
+}
+
+// MergeOriginal is the case a duplicate is merged into, as the caller read it.
+type MergeOriginal struct {
+	Number       string
+	CategoryCode string
+	Stage        dimos.Stage
+}
+
 // CitizenCommentRequest is the citizen's comment, with attachments already stored.
 type CitizenCommentRequest struct {
 	Text        string
@@ -171,6 +192,7 @@ type CaseState struct {
 	DueDate        time.Time
 	InfoDeadline   time.Time // while waiting for the citizen
 	ReopenUntil    time.Time // after completion
+	MergedInto     string    // the number of the case this one was merged into, if any
 	Clocks         []Clock
 }
 

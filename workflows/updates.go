@@ -41,6 +41,7 @@ func (w *caseWorkflow) setupUpdates(ctx workflow.Context) error {
 		{UpdateCitizenComment, w.handleCitizenComment, w.validateCitizenComment},
 		{UpdateRate, w.handleRate, w.validateRate},
 		{UpdateReopen, w.handleReopen, w.validateReopen},
+		{UpdateMerge, w.handleMerge, w.validateMerge},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler,
 			workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {

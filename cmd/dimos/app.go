@@ -90,7 +90,7 @@ func connectOutside(cfg config) (outside, error) {
 func startWorker(c client.Client, db *postgres.DB, out outside, cfg config, log *slog.Logger) (sdkworker.Worker, error) {
 	acts := &activities.Activities{
 		Cases: db, Directory: db, Notifications: db, Mailer: out.mailer, Protocol: out.protocol,
-		Attachments: db, Recordings: db, RecordingHosts: cfg.RecordingHosts,
+		Attachments: db, Recordings: db, Merges: db, RecordingHosts: cfg.RecordingHosts,
 		ConsoleURL: cfg.PublicURL + "/console", PortalURL: cfg.PublicURL, Municipality: cfg.Municipality,
 		Log: log.With("component", "activities"),
 	}
@@ -158,6 +158,7 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*w
 	console.New(console.Config{
 		Cases: db, Directory: db, Sessions: db, Audit: db, Throttle: db, Work: d, Attachments: db,
 		Staff: db, Services: db, Citizens: db, APIKeys: db, Search: db, AuditLog: db, Admin: db, Retarget: d,
+		Duplicates: db, DuplicateRadiusM: cfg.DuplicateRadiusM, Map: db, MapTiles: cfg.MapTiles, MapAttribution: cfg.MapAttribution,
 		Logger: log.With("component", "console"), TemporalUIURL: cfg.TemporalUIURL,
 		Namespace: cfg.TemporalNamespace, SecureCookies: cfg.SecureCookies, IdleTimeout: cfg.SessionIdle,
 	}).Mount(app)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"dimos/console"
 )
 
 // config is everything dimos reads from its environment. Every variable is listed in
@@ -41,6 +43,9 @@ type config struct {
 	IVRAuthToken        string        // DIMOS_IVR_AUTH_TOKEN
 	IVRSecret           string        // DIMOS_IVR_SECRET
 	IVRPublicURL        string        // DIMOS_IVR_PUBLIC_URL
+	MapTiles            string        // DIMOS_MAP_TILES
+	MapAttribution      string        // DIMOS_MAP_ATTRIBUTION
+	DuplicateRadiusM    float64       // DIMOS_DUPLICATE_RADIUS
 }
 
 // envVars documents the variables in the order the README lists them.
@@ -74,6 +79,9 @@ var envVars = []struct{ Name, Default, Doc string }{
 	{"DIMOS_IVR_AUTH_TOKEN", "", "the telephony provider's auth token; X-Twilio-Signature is checked when set (set it in production)"},
 	{"DIMOS_IVR_SECRET", "", "key that signs the call state between IVR webhooks (32+ random bytes); empty makes one per start"},
 	{"DIMOS_IVR_PUBLIC_URL", "", "the base URL the provider calls, exactly (signatures cover it); empty means DIMOS_PUBLIC_URL"},
+	{"DIMOS_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "tile server URL template of the console's maps; its origin is the only one the CSP lets images come from"},
+	{"DIMOS_MAP_ATTRIBUTION", "© OpenStreetMap contributors", "the credit the tiles' licence asks for, shown on every map"},
+	{"DIMOS_DUPLICATE_RADIUS", "150", "metres within which open cases of the same category are shown as possible duplicates"},
 }
 
 func loadConfig() (config, error) {
@@ -130,6 +138,16 @@ func loadConfig() (config, error) {
 		IVRAuthToken:        get("DIMOS_IVR_AUTH_TOKEN"),
 		IVRSecret:           get("DIMOS_IVR_SECRET"),
 		IVRPublicURL:        strings.TrimRight(get("DIMOS_IVR_PUBLIC_URL"), "/"),
+		MapTiles:            get("DIMOS_MAP_TILES"),
+		MapAttribution:      get("DIMOS_MAP_ATTRIBUTION"),
+	}
+	if _, err := console.TileOrigin(c.MapTiles); err != nil {
+		errs = append(errs, "DIMOS_MAP_TILES: not an http(s) URL template with a plain host (e.g. https://{s}.tile.example.org/{z}/{x}/{y}.png)")
+	}
+	if r, err := strconv.ParseFloat(get("DIMOS_DUPLICATE_RADIUS"), 64); err != nil || r <= 0 || r > 10_000 {
+		errs = append(errs, "DIMOS_DUPLICATE_RADIUS: not a number of metres between 1 and 10000")
+	} else {
+		c.DuplicateRadiusM = r
 	}
 	if c.IVRPublicURL == "" {
 		c.IVRPublicURL = c.PublicURL
