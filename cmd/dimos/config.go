@@ -41,7 +41,13 @@ type config struct {
 	IVRAuthToken        string        // DIMOS_IVR_AUTH_TOKEN
 	IVRSecret           string        // DIMOS_IVR_SECRET
 	IVRPublicURL        string        // DIMOS_IVR_PUBLIC_URL
+	TLSCert             string        // DIMOS_TLS_CERT; with TLSKey, serve HTTPS directly
+	TLSKey              string        // DIMOS_TLS_KEY
+	HTTPRedirectAddr    string        // DIMOS_HTTP_REDIRECT_ADDR; "" = no plain HTTP listener
 }
+
+// tls reports whether dimos serves HTTPS itself, from a certificate and key.
+func (c config) tls() bool { return c.TLSCert != "" && c.TLSKey != "" }
 
 // envVars documents the variables in the order the README lists them.
 var envVars = []struct{ Name, Default, Doc string }{
@@ -74,6 +80,9 @@ var envVars = []struct{ Name, Default, Doc string }{
 	{"DIMOS_IVR_AUTH_TOKEN", "", "the telephony provider's auth token; X-Twilio-Signature is checked when set (set it in production)"},
 	{"DIMOS_IVR_SECRET", "", "key that signs the call state between IVR webhooks (32+ random bytes); empty makes one per start"},
 	{"DIMOS_IVR_PUBLIC_URL", "", "the base URL the provider calls, exactly (signatures cover it); empty means DIMOS_PUBLIC_URL"},
+	{"DIMOS_TLS_CERT", "", "PEM certificate (chain) file; with DIMOS_TLS_KEY, `dev` and `console` serve HTTPS (TLS 1.2+) with HSTS and Secure cookies"},
+	{"DIMOS_TLS_KEY", "", "PEM private key file of DIMOS_TLS_CERT"},
+	{"DIMOS_HTTP_REDIRECT_ADDR", "", "with TLS, a plain HTTP address (e.g. :80) that redirects every request to HTTPS; empty for none"},
 }
 
 func loadConfig() (config, error) {
@@ -130,6 +139,15 @@ func loadConfig() (config, error) {
 		IVRAuthToken:        get("DIMOS_IVR_AUTH_TOKEN"),
 		IVRSecret:           get("DIMOS_IVR_SECRET"),
 		IVRPublicURL:        strings.TrimRight(get("DIMOS_IVR_PUBLIC_URL"), "/"),
+		TLSCert:             get("DIMOS_TLS_CERT"),
+		TLSKey:              get("DIMOS_TLS_KEY"),
+		HTTPRedirectAddr:    get("DIMOS_HTTP_REDIRECT_ADDR"),
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, "DIMOS_TLS_CERT and DIMOS_TLS_KEY: set both or neither")
+	}
+	if c.HTTPRedirectAddr != "" && !c.tls() {
+		errs = append(errs, "DIMOS_HTTP_REDIRECT_ADDR: needs DIMOS_TLS_CERT and DIMOS_TLS_KEY")
 	}
 	if c.IVRPublicURL == "" {
 		c.IVRPublicURL = c.PublicURL
@@ -143,7 +161,8 @@ func loadConfig() (config, error) {
 	if err != nil {
 		errs = append(errs, "DIMOS_SECURE_COOKIES: not true or false")
 	}
-	c.SecureCookies = secure
+	// Cookies of an HTTPS server are Secure whatever DIMOS_SECURE_COOKIES says.
+	c.SecureCookies = secure || c.tls()
 	if err := c.LogLevel.UnmarshalText([]byte(get("DIMOS_LOG_LEVEL"))); err != nil {
 		errs = append(errs, "DIMOS_LOG_LEVEL: not debug, info, warn or error")
 	}
