@@ -21,6 +21,7 @@ export const PAGES = [
   { path: '/console/inbox', as: 'director' },
   { path: '/console/cases/{case}', as: 'director' },
   { path: '/console/search?q={query}', as: 'director' },
+  { path: '/console/desk?q={query}', as: 'admin' },
   { path: '/console/admin/api-keys', as: 'admin' },
   { path: '/console/admin/audit', as: 'admin' },
 ];
