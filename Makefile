@@ -10,7 +10,7 @@ STATICCHECK_VERSION   := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
 TEST_TIMEOUT  ?= 14m
 
-.PHONY: run build test lint vet tools bench fmt compose-check clean record-histories fuzz vendor-js
+.PHONY: run build test deps lint vet tools bench fmt compose-check clean record-histories fuzz vendor-js
 
 ## run: build, migrate, load the demo municipality and serve everything (embedded Temporal)
 run: build
@@ -20,11 +20,28 @@ run: build
 build:
 	$(GO) build -o bin/dimos ./cmd/dimos
 
-## test: lint, every test against the real PostgreSQL and an in-process Temporal server,
-## then a short run of every fuzz target
-test: lint
+## test: deps, lint, every test against the real PostgreSQL and an in-process Temporal
+## server (the browser and axe tests in the system chromium), then a short run of every
+## fuzz target
+test: deps lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) --no-print-directory fuzz
+
+# What the tests need beyond Go and PostgreSQL. Each is installed only when missing, so
+# a second `make deps` returns at once.
+AXE_DIR := e2e/axe
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+## deps: Debian's chromium (browser and axe tests) and libreoffice-calc-nogui (reads
+## exported xlsx back), by apt-get when missing; the axe npm packages by npm ci
+deps: $(AXE_DIR)/node_modules/.package-lock.json
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	@command -v soffice >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y libreoffice-calc-nogui; }
+
+# npm ci writes node_modules/.package-lock.json: newer than package-lock.json means done.
+# No package may download a browser of its own: the tests use the system chromium.
+$(AXE_DIR)/node_modules/.package-lock.json: $(AXE_DIR)/package-lock.json $(AXE_DIR)/package.json
+	cd $(AXE_DIR) && PUPPETEER_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund
 
 FUZZTIME ?= 4s
 

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -106,6 +108,24 @@ func startWorker(c client.Client, db *postgres.DB, out outside, cfg config, log 
 type web struct {
 	app     *fiber.App
 	starter *intake.Starter
+	tls     *tls.Config // nil: plain HTTP (behind a reverse proxy, or on a developer's machine)
+	// redirectAddr, with tls, is a plain HTTP address whose every request is sent to HTTPS.
+	redirectAddr string
+	log          *slog.Logger
+}
+
+// hsts tells browsers to come back only over HTTPS, for a year; sent only when dimos
+// serves TLS itself, since over plain HTTP browsers ignore it anyway.
+const hsts = "max-age=31536000"
+
+// tlsConfig is the TLS of a dimos that serves HTTPS itself: the certificate and key
+// of the configuration, and nothing older than TLS 1.2.
+func tlsConfig(cfg config) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("DIMOS_TLS_CERT, DIMOS_TLS_KEY: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*web, error) {
@@ -129,6 +149,16 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*w
 		DisableStartupMessage:        true,
 		ErrorHandler:                 errorHandler(log),
 	})
+	w := &web{app: app, redirectAddr: cfg.HTTPRedirectAddr, log: log}
+	if cfg.tls() {
+		if w.tls, err = tlsConfig(cfg); err != nil {
+			return nil, err
+		}
+		app.Use(func(c *fiber.Ctx) error {
+			c.Set(fiber.HeaderStrictTransportSecurity, hsts)
+			return c.Next()
+		})
+	}
 	acct := account.New(account.Config{
 		Citizens: db, Mailer: mailer, Throttle: db, Log: log.With("component", "account"),
 		PublicURL: cfg.PublicURL, Municipality: cfg.Municipality, SecureCookies: cfg.SecureCookies,
@@ -162,7 +192,16 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*w
 		Logger: log.With("component", "console"), TemporalUIURL: cfg.TemporalUIURL,
 		Namespace: cfg.TemporalNamespace, SecureCookies: cfg.SecureCookies, IdleTimeout: cfg.SessionIdle,
 	}).Mount(app)
-	return &web{app: app, starter: starter}, nil
+	w.starter = starter
+	return w, nil
+}
+
+// scheme is how the web side is reached: https when it serves TLS itself.
+func (w *web) scheme() string {
+	if w.tls != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // errorHandler answers what no handler answered itself (unknown routes, bodies over
@@ -185,16 +224,47 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	}
 }
 
-// serve runs the web side on addr until ctx ends, then shuts down gracefully.
+// serve runs the web side on addr until ctx ends, then shuts down gracefully; with
+// a redirect address, a plain HTTP server there sends every request to HTTPS on addr.
 func (w *web) serve(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
+	if w.tls != nil && w.redirectAddr != "" {
+		_, port, _ := net.SplitHostPort(addr)
+		rln, err := net.Listen("tcp", w.redirectAddr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv := &http.Server{Handler: redirectToHTTPS(port), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(rln) //nolint:errcheck // ends with ErrServerClosed at shutdown
+		defer srv.Close()
+	}
 	return w.serveListener(ctx, ln)
 }
 
+// redirectToHTTPS answers every plain HTTP request with a permanent redirect to the
+// same host and path over HTTPS on port (443 is left out of the URL).
+func redirectToHTTPS(port string) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if port != "" && port != "443" {
+			host = net.JoinHostPort(host, port)
+		}
+		http.Redirect(rw, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+	})
+}
+
+// serveListener serves on ln, wrapped in TLS when dimos serves HTTPS itself.
 func (w *web) serveListener(ctx context.Context, ln net.Listener) error {
+	if w.tls != nil {
+		ln = tls.NewListener(ln, w.tls)
+	}
 	go w.starter.Run(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- w.app.Listener(ln) }()

@@ -46,7 +46,13 @@ type config struct {
 	MapTiles            string        // DIMOS_MAP_TILES
 	MapAttribution      string        // DIMOS_MAP_ATTRIBUTION
 	DuplicateRadiusM    float64       // DIMOS_DUPLICATE_RADIUS
+	TLSCert             string        // DIMOS_TLS_CERT; with TLSKey, serve HTTPS directly
+	TLSKey              string        // DIMOS_TLS_KEY
+	HTTPRedirectAddr    string        // DIMOS_HTTP_REDIRECT_ADDR; "" = no plain HTTP listener
 }
+
+// tls reports whether dimos serves HTTPS itself, from a certificate and key.
+func (c config) tls() bool { return c.TLSCert != "" && c.TLSKey != "" }
 
 // envVars documents the variables in the order the README lists them.
 var envVars = []struct{ Name, Default, Doc string }{
@@ -82,6 +88,9 @@ var envVars = []struct{ Name, Default, Doc string }{
 	{"DIMOS_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "tile server URL template of the console's maps; its origin is the only one the CSP lets images come from"},
 	{"DIMOS_MAP_ATTRIBUTION", "© OpenStreetMap contributors", "the credit the tiles' licence asks for, shown on every map"},
 	{"DIMOS_DUPLICATE_RADIUS", "150", "metres within which open cases of the same category are shown as possible duplicates"},
+	{"DIMOS_TLS_CERT", "", "PEM certificate (chain) file; with DIMOS_TLS_KEY, `dev` and `console` serve HTTPS (TLS 1.2+) with HSTS and Secure cookies"},
+	{"DIMOS_TLS_KEY", "", "PEM private key file of DIMOS_TLS_CERT"},
+	{"DIMOS_HTTP_REDIRECT_ADDR", "", "with TLS, a plain HTTP address (e.g. :80) that redirects every request to HTTPS; empty for none"},
 }
 
 func loadConfig() (config, error) {
@@ -140,6 +149,15 @@ func loadConfig() (config, error) {
 		IVRPublicURL:        strings.TrimRight(get("DIMOS_IVR_PUBLIC_URL"), "/"),
 		MapTiles:            get("DIMOS_MAP_TILES"),
 		MapAttribution:      get("DIMOS_MAP_ATTRIBUTION"),
+		TLSCert:             get("DIMOS_TLS_CERT"),
+		TLSKey:              get("DIMOS_TLS_KEY"),
+		HTTPRedirectAddr:    get("DIMOS_HTTP_REDIRECT_ADDR"),
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, "DIMOS_TLS_CERT and DIMOS_TLS_KEY: set both or neither")
+	}
+	if c.HTTPRedirectAddr != "" && !c.tls() {
+		errs = append(errs, "DIMOS_HTTP_REDIRECT_ADDR: needs DIMOS_TLS_CERT and DIMOS_TLS_KEY")
 	}
 	if _, err := console.TileOrigin(c.MapTiles); err != nil {
 		errs = append(errs, "DIMOS_MAP_TILES: not an http(s) URL template with a plain host (e.g. https://{s}.tile.example.org/{z}/{x}/{y}.png)")
@@ -161,7 +179,8 @@ func loadConfig() (config, error) {
 	if err != nil {
 		errs = append(errs, "DIMOS_SECURE_COOKIES: not true or false")
 	}
-	c.SecureCookies = secure
+	// Cookies of an HTTPS server are Secure whatever DIMOS_SECURE_COOKIES says.
+	c.SecureCookies = secure || c.tls()
 	if err := c.LogLevel.UnmarshalText([]byte(get("DIMOS_LOG_LEVEL"))); err != nil {
 		errs = append(errs, "DIMOS_LOG_LEVEL: not debug, info, warn or error")
 	}

@@ -169,7 +169,7 @@ func runConsole(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("console listening", "addr", "http://"+cfg.HTTPAddr+"/console/")
+	log.Info("console listening", "addr", w.scheme()+"://"+cfg.HTTPAddr+"/console/")
 	return w.serve(ctx, cfg.HTTPAddr)
 }
 
@@ -231,18 +231,18 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	if err != nil {
 		return err
 	}
-	printDevBanner(cfg, address, sims)
+	printDevBanner(cfg, web.scheme(), address, sims)
 	return web.serve(ctx, cfg.HTTPAddr)
 }
 
-func printDevBanner(cfg config, temporalAddr string, sims *devSimulators) {
+func printDevBanner(cfg config, scheme, temporalAddr string, sims *devSimulators) {
 	fmt.Printf("\ndimos is running\n\n")
-	fmt.Printf("  portal       http://%s/ (citizens' pages)\n", cfg.HTTPAddr)
-	fmt.Printf("  console      http://%s/console/\n", cfg.HTTPAddr)
-	fmt.Printf("  citizen API  http://%s/api/v1/categories (OpenAPI: /api/openapi.json)\n", cfg.HTTPAddr)
-	fmt.Printf("  Open311      http://%s/open311/discovery.json\n", cfg.HTTPAddr)
-	fmt.Printf("  IVR          POST http://%s/ivr/voice (TwiML webhooks)\n", cfg.HTTPAddr)
-	fmt.Printf("  health       http://%s/healthz\n", cfg.HTTPAddr)
+	fmt.Printf("  portal       %s://%s/ (citizens' pages)\n", scheme, cfg.HTTPAddr)
+	fmt.Printf("  console      %s://%s/console/\n", scheme, cfg.HTTPAddr)
+	fmt.Printf("  citizen API  %s://%s/api/v1/categories (OpenAPI: /api/openapi.json)\n", scheme, cfg.HTTPAddr)
+	fmt.Printf("  Open311      %s://%s/open311/discovery.json\n", scheme, cfg.HTTPAddr)
+	fmt.Printf("  IVR          POST %s://%s/ivr/voice (TwiML webhooks)\n", scheme, cfg.HTTPAddr)
+	fmt.Printf("  health       %s://%s/healthz\n", scheme, cfg.HTTPAddr)
 	fmt.Printf("  temporal     %s (namespace %s)\n", temporalAddr, cfg.TemporalNamespace)
 	if cfg.TemporalUIURL != "" {
 		fmt.Printf("  temporal UI  %s\n", cfg.TemporalUIURL)
