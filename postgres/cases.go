@@ -68,7 +68,12 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, at, type, public)
 			VALUES ($1, $2, 'received', true)`, c.ID, c.SubmittedAt)
-		return err
+		if err != nil {
+			return err
+		}
+		// The delay reports count it received, with nobody holding it yet.
+		f := caseFacts{Category: c.CategoryCode, Channel: string(c.Channel), Kind: string(c.Kind)}
+		return bumpCount(ctx, tx, f.key(c.SubmittedAt, measureReceived, 0, 0), 1)
 	})
 }
 
@@ -202,7 +207,9 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 	at := t.At.UTC().Truncate(time.Microsecond)
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		var current int
-		err := tx.QueryRow(ctx, `SELECT stage_seq FROM cases WHERE id = $1 FOR UPDATE`, t.CaseID).Scan(&current)
+		var before, after holderState
+		err := tx.QueryRow(ctx, `SELECT stage_seq, coalesce(service_id, 0), coalesce(assignee_id, 0)
+			FROM cases WHERE id = $1 FOR UPDATE`, t.CaseID).Scan(&current, &before.service, &before.employee)
 		if err != nil {
 			return translate(err, "error.case.not_found")
 		}
@@ -212,8 +219,12 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 		if t.Seq != current+1 {
 			return fmt.Errorf("transition of case %d to seq %d, but the case is at seq %d", t.CaseID, t.Seq, current)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE stage_timings SET left_at = $3
-			WHERE case_id = $1 AND seq = $2 AND left_at IS NULL`, t.CaseID, current, at); err != nil {
+		var closedStage dimos.Stage
+		var entered time.Time
+		err = tx.QueryRow(ctx, `UPDATE stage_timings SET left_at = $3
+			WHERE case_id = $1 AND seq = $2 AND left_at IS NULL RETURNING stage, entered_at`,
+			t.CaseID, current, at).Scan(&closedStage, &entered)
+		if err != nil && err != pgx.ErrNoRows {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE cases SET stage = $2, status = $3, stage_seq = $4,
@@ -227,10 +238,15 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 		if err != nil {
 			return translate(err, "error.case.not_found")
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO stage_timings (case_id, seq, stage, service_id, employee_id, entered_at)
-			SELECT id, $2, $3, service_id, assignee_id, $4 FROM cases WHERE id = $1`,
-			t.CaseID, t.Seq, t.Stage, at)
+		err = tx.QueryRow(ctx, `INSERT INTO stage_timings (case_id, seq, stage, service_id, employee_id, entered_at)
+			SELECT id, $2, $3, service_id, assignee_id, $4 FROM cases WHERE id = $1
+			RETURNING coalesce(service_id, 0), coalesce(employee_id, 0)`,
+			t.CaseID, t.Seq, t.Stage, at).Scan(&after.service, &after.employee)
 		if err != nil {
+			return err
+		}
+		// The delay reports' rollups move in the same transaction as the visit.
+		if err := rollTransition(ctx, tx, t.CaseID, closedStage, entered, at, before, after, t.Stage); err != nil {
 			return err
 		}
 		e := t.Event
