@@ -51,6 +51,7 @@ var authzTable = map[string]authzRule{
 	"POST /console/admin/api-keys/:id/revoke":       {own: "----Y"},
 	"GET /console/admin/audit":                      {own: "----Y"},
 	"GET /console/admin/audit.csv":                  {own: "----Y"},
+	"GET /console/reports":                          {own: "-Y-YY"}, // a director: their own service only
 	"GET /console/cases/:number":                    {own: "YYYYY", other: "---YY"},
 	"GET /console/cases/:number/attachments/:id":    {own: "YYYYY", other: "---YY"},
 	"POST /console/cases/:number/assign":            {own: "YY---", other: "-----"},
@@ -73,7 +74,7 @@ var authzSkipped = map[string]bool{
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	h := newHarness(t, withSearch(&fakeSearcher{}), func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) })
+	h := newHarness(t, withSearch(&fakeSearcher{}), withReports(&fakeReports{}), func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) })
 	withAdmin(h)
 	// An attachment on each case, so that a download reaches the case check.
 	attachment := map[string]int64{}

@@ -36,7 +36,7 @@ var athens = func() *time.Location {
 }()
 
 // pages are the views under views/pages; each is parsed with the layout and partials.
-var pages = []string{"signin", "inbox", "case", "error", "desk", "desk-citizen", "api-keys", "search", "audit"}
+var pages = []string{"signin", "inbox", "case", "error", "desk", "desk-citizen", "api-keys", "search", "audit", "reports"}
 
 // views holds every page parsed once per language: the t function is bound to the
 // language at parse time, so templates say {{t "key"}} and never pass the language.
@@ -154,6 +154,8 @@ type pageView struct {
 	// Search: the header carries the search box; SearchQuery fills it on the results.
 	Search      bool
 	SearchQuery string
+	// Reports: the header links to the delay reports.
+	Reports bool
 }
 
 func (p pageView) lang() string { return p.Lang }
@@ -184,6 +186,7 @@ func (con *Console) page(c *fiber.Ctx, path string) pageView {
 		p.APIKeys = con.cfg.APIKeys != nil && allowed(st.me, actAPIKeys, nil)
 		p.AuditLog = con.cfg.AuditLog != nil && allowed(st.me, actAuditLog, nil)
 		p.Search = con.cfg.Search != nil && allowed(st.me, actSearch, nil)
+		p.Reports = con.cfg.Reports != nil && allowed(st.me, actReports, nil)
 	}
 	return p
 }
