@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"dimos"
+	"dimos/reports"
 )
 
 // Activities is registered on the worker as one struct; workflows refer to its methods.
@@ -27,6 +28,8 @@ type Activities struct {
 	Protocol      dimos.ProtocolRegistry
 	Attachments   dimos.AttachmentStore
 	Recordings    dimos.RecordingStore
+	// Reports computes the weekly delay report mailed to managers (MailWeeklyReport).
+	Reports reports.Source
 	// RecordingHosts are the only hosts phone recordings are fetched from (the
 	// telephony provider's), lower case.
 	RecordingHosts []string
