@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"dimos"
 	"dimos/reports"
@@ -80,7 +81,7 @@ type spreadAcc struct {
 	days, hours        map[int]int
 }
 
-func (a *spreadAcc) merge(b *spreadAcc) {
+func (a *spreadAcc) merge(b *rollupRow) {
 	a.n += b.n
 	a.target += b.target
 	a.statute += b.statute
@@ -88,11 +89,15 @@ func (a *spreadAcc) merge(b *spreadAcc) {
 	if a.days == nil {
 		a.days, a.hours = map[int]int{}, map[int]int{}
 	}
-	for k, v := range b.days {
-		a.days[k] += v
+	for i, v := range b.dh {
+		if v.Valid {
+			a.days[b.dlo+i] += int(v.Int32)
+		}
 	}
-	for k, v := range b.hours {
-		a.hours[k] += v
+	for i, v := range b.hh {
+		if v.Valid {
+			a.hours[b.hlo+i] += int(v.Int32)
+		}
 	}
 }
 
@@ -177,10 +182,17 @@ type reportAcc struct {
 	total  *groupAcc
 	groups map[groupID]*groupAcc
 	weeks  map[weekID]*groupAcc
+	seen   map[holderCategory][]*groupAcc // groupsOf, memoised: rollup rows repeat their groups
+}
+
+type holderCategory struct {
+	service, employee int64
+	category          string
 }
 
 func newReportAcc() *reportAcc {
-	return &reportAcc{total: &groupAcc{}, groups: map[groupID]*groupAcc{}, weeks: map[weekID]*groupAcc{}}
+	return &reportAcc{total: &groupAcc{}, groups: map[groupID]*groupAcc{}, weeks: map[weekID]*groupAcc{},
+		seen: map[holderCategory][]*groupAcc{}}
 }
 
 func (a *reportAcc) group(dim reports.Dimension, id string) *groupAcc {
@@ -205,10 +217,16 @@ func (a *reportAcc) week(start time.Time, service int64) *groupAcc {
 
 // groupsOf are the three groups and the total that a row of facts counts in.
 func (a *reportAcc) groupsOf(service, employee int64, category string) []*groupAcc {
-	return []*groupAcc{a.total,
+	k := holderCategory{service, employee, category}
+	if g, ok := a.seen[k]; ok {
+		return g
+	}
+	g := []*groupAcc{a.total,
 		a.group(reports.ByService, strconv.FormatInt(service, 10)),
 		a.group(reports.ByEmployee, strconv.FormatInt(employee, 10)),
 		a.group(reports.ByCategory, category)}
+	a.seen[k] = g
+	return g
 }
 
 // weekStart is the Monday of the week of a civil day.
@@ -258,14 +276,11 @@ func (db *DB) readRollups(ctx context.Context, f reports.Filter, acc *reportAcc)
 		var day time.Time
 		var measure, category string
 		var service, employee int64
-		var s spreadAcc
-		var dlo, hlo int
-		var dh, hh []*int32
+		var s rollupRow
 		if err := rows.Scan(&day, &measure, &service, &employee, &category, &s.n, &s.target, &s.statute,
-			&s.maxDays, &s.maxHours, &dlo, &dh, &hlo, &hh); err != nil {
+			&s.maxDays, &s.maxHours, &s.dlo, &s.dh, &s.hlo, &s.hh); err != nil {
 			return err
 		}
-		s.days, s.hours = sparse(dlo, dh), sparse(hlo, hh)
 		wk := weekStart(day)
 		if measure == measureReceived {
 			for _, g := range acc.groupsOf(service, employee, category) {
@@ -286,14 +301,13 @@ func (db *DB) readRollups(ctx context.Context, f reports.Filter, acc *reportAcc)
 	return rows.Err()
 }
 
-func sparse(lo int, h []*int32) map[int]int {
-	m := make(map[int]int, len(h))
-	for i, v := range h {
-		if v != nil {
-			m[lo+i] = int(*v)
-		}
-	}
-	return m
+// rollupRow is a row of report_rollups as read: the histograms as PostgreSQL sends
+// them, element i counting bucket lo+i, NULL for none.
+type rollupRow struct {
+	n, target, statute int
+	maxDays, maxHours  float64
+	dlo, hlo           int
+	dh, hh             []pgtype.Int4
 }
 
 // readOpen counts the open cases received in the period, and those overdue now.
