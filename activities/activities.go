@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"dimos"
+	"dimos/reports"
 )
 
 // Activities is registered on the worker as one struct; workflows refer to its methods.
@@ -29,6 +30,8 @@ type Activities struct {
 	Recordings    dimos.RecordingStore
 	// Merges keeps merged cases and their followers; nil means no case has any.
 	Merges dimos.MergeStore
+	// Reports computes the weekly delay report mailed to managers (MailWeeklyReport).
+	Reports reports.Source
 	// RecordingHosts are the only hosts phone recordings are fetched from (the
 	// telephony provider's), lower case.
 	RecordingHosts []string

@@ -47,6 +47,9 @@ const (
 	actMerge
 	// The map of open cases; what it shows is limited by searchScope.
 	actViewMap
+	// The delay reports (M18), their charts and exports: managers and admins across
+	// services, directors for their own service (the handler pins the filter).
+	actReports
 )
 
 // allowed is the console's access policy: whether me may do act, and, when the act
@@ -98,6 +101,11 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 		// Who works where, with which powers, and where cases go: the organisation
 		// itself, which only admins change.
 		return me.Role == dimos.RoleAdmin
+	case actReports:
+		// Managers find delays for the mayor's office; a director watches their own
+		// service. Clerks and desks read their own inbox instead.
+		return me.Role == dimos.RoleManager || me.Role == dimos.RoleAdmin ||
+			me.Role == dimos.RoleDirector && me.ServiceID != 0
 	case actAPIKeys:
 		// A key lets an outside system file cases in the municipality's name; only
 		// admins, who answer for the system, hand one out or take it back.

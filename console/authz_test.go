@@ -88,6 +88,7 @@ var authzTable = map[string]authzRule{
 	"POST /console/cases/:number/merge":              {own: "YY---", other: "-----"},
 	"GET /console/map":                               {own: "YYYYY"}, // what it shows is scoped like search
 	"GET /console/map.json":                          {own: "YYYYY"},
+	"GET /console/reports":                           {own: "-Y-YY"}, // a director: their own service only
 }
 
 // authzSkipped are the routes open to anyone, signed in or not.
@@ -100,7 +101,7 @@ var authzSkipped = map[string]bool{
 
 func TestAuthorizationMatrix(t *testing.T) {
 	var admin *fakeAdmin
-	h := newHarness(t, withSearch(&fakeSearcher{}), withMap(), func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) },
+	h := newHarness(t, withSearch(&fakeSearcher{}), withMap(), withReports(&fakeReports{}), func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) },
 		withAdminStore(&admin, &fakeRetarget{}))
 	withAdmin(h)
 	// An attachment on each case, so that a download reaches the case check.

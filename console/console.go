@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dimos"
+	"dimos/reports"
 	"dimos/workflows"
 )
 
@@ -101,6 +102,9 @@ type Config struct {
 	// the credit the tiles' licence asks for, shown on every map as text.
 	MapTiles       string
 	MapAttribution string
+	// Reports computes the delay reports (M18); nil leaves the reports page, its
+	// charts and exports unavailable (503) and their link out of the header.
+	Reports reports.Source
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
@@ -200,6 +204,7 @@ func (con *Console) Mount(app fiber.Router) {
 	con.mountAdmin(g)
 	g.Get("/map", con.staff(actViewMap), con.mapPage)
 	g.Get("/map.json", con.staff(actViewMap), con.mapJSON)
+	g.Get("/reports", con.staff(actReports), con.reportsPage)
 	for _, d := range con.decisions() {
 		g.Post("/cases/:number/"+d.name, con.staff(d.act), con.checkCSRF, con.decide(d))
 	}

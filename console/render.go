@@ -38,7 +38,7 @@ var athens = func() *time.Location {
 
 // pages are the views under views/pages; each is parsed with the layout and partials.
 var pages = []string{"signin", "inbox", "case", "error", "desk", "desk-citizen", "api-keys", "search", "audit",
-	"admin-services", "admin-service", "admin-employees", "admin-employee", "admin-categories", "admin-category", "admin-template", "map"}
+	"admin-services", "admin-service", "admin-employees", "admin-employee", "admin-categories", "admin-category", "admin-template", "map", "reports"}
 
 // views holds every page parsed once per language: the t function is bound to the
 // language at parse time, so templates say {{t "key"}} and never pass the language.
@@ -163,6 +163,8 @@ type pageView struct {
 	Map bool
 	// MapAssets: the page shows a map, and loads Leaflet and map.js for it.
 	MapAssets bool
+	// Reports: the header links to the delay reports.
+	Reports bool
 }
 
 func (p pageView) lang() string { return p.Lang }
@@ -195,6 +197,7 @@ func (con *Console) page(c *fiber.Ctx, path string) pageView {
 		p.Admin = con.cfg.Admin != nil && allowed(st.me, actAdminServices, nil)
 		p.Search = con.cfg.Search != nil && allowed(st.me, actSearch, nil)
 		p.Map = con.cfg.Map != nil && allowed(st.me, actViewMap, nil)
+		p.Reports = con.cfg.Reports != nil && allowed(st.me, actReports, nil)
 	}
 	return p
 }

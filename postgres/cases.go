@@ -73,7 +73,12 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, at, type, public)
 			VALUES ($1, $2, 'received', true)`, c.ID, c.SubmittedAt)
-		return err
+		if err != nil {
+			return err
+		}
+		// The delay reports count it received, with nobody holding it yet.
+		f := caseFacts{Category: c.CategoryCode, Channel: string(c.Channel), Kind: string(c.Kind)}
+		return bumpCount(ctx, tx, f.key(c.SubmittedAt, measureReceived, 0, 0), 1)
 	})
 }
 
@@ -198,7 +203,12 @@ func (db *DB) StageTimings(ctx context.Context, caseID int64) ([]dimos.StageTimi
 func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 	at := t.At.UTC().Truncate(time.Microsecond)
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var before, after holderState
 		current, clock, err := lockCaseClock(ctx, tx, t.CaseID)
+		if err == nil {
+			err = tx.QueryRow(ctx, `SELECT coalesce(service_id, 0), coalesce(assignee_id, 0) FROM cases WHERE id = $1`,
+				t.CaseID).Scan(&before.service, &before.employee)
+		}
 		if err != nil {
 			return translate(err, "error.case.not_found")
 		}
@@ -208,8 +218,12 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 		if t.Seq != current+1 {
 			return fmt.Errorf("transition of case %d to seq %d, but the case is at seq %d", t.CaseID, t.Seq, current)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE stage_timings SET left_at = $3
-			WHERE case_id = $1 AND seq = $2 AND left_at IS NULL`, t.CaseID, current, at); err != nil {
+		var closedStage dimos.Stage
+		var entered time.Time
+		err = tx.QueryRow(ctx, `UPDATE stage_timings SET left_at = $3
+			WHERE case_id = $1 AND seq = $2 AND left_at IS NULL RETURNING stage, entered_at`,
+			t.CaseID, current, at).Scan(&closedStage, &entered)
+		if err != nil && err != pgx.ErrNoRows {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE cases SET stage = $2, status = $3, stage_seq = $4,
@@ -226,10 +240,15 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 		if err := saveCaseClock(ctx, tx, t.CaseID, clock.enter(t.Stage, at)); err != nil {
 			return fmt.Errorf("case clock: %w", err)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO stage_timings (case_id, seq, stage, service_id, employee_id, entered_at)
-			SELECT id, $2, $3, service_id, assignee_id, $4 FROM cases WHERE id = $1`,
-			t.CaseID, t.Seq, t.Stage, at)
+		err = tx.QueryRow(ctx, `INSERT INTO stage_timings (case_id, seq, stage, service_id, employee_id, entered_at)
+			SELECT id, $2, $3, service_id, assignee_id, $4 FROM cases WHERE id = $1
+			RETURNING coalesce(service_id, 0), coalesce(employee_id, 0)`,
+			t.CaseID, t.Seq, t.Stage, at).Scan(&after.service, &after.employee)
 		if err != nil {
+			return err
+		}
+		// The delay reports' rollups move in the same transaction as the visit.
+		if err := rollTransition(ctx, tx, t.CaseID, closedStage, entered, at, before, after, t.Stage); err != nil {
 			return err
 		}
 		e := t.Event

@@ -24,5 +24,6 @@ func Register(r interface {
 	sdkworker.ActivityRegistry
 }, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.CaseWorkflow)
+	r.RegisterWorkflow(workflows.WeeklyReportWorkflow)
 	r.RegisterActivity(acts)
 }

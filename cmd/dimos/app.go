@@ -92,7 +92,7 @@ func connectOutside(cfg config) (outside, error) {
 func startWorker(c client.Client, db *postgres.DB, out outside, cfg config, log *slog.Logger) (sdkworker.Worker, error) {
 	acts := &activities.Activities{
 		Cases: db, Directory: db, Notifications: db, Mailer: out.mailer, Protocol: out.protocol,
-		Attachments: db, Recordings: db, Merges: db, RecordingHosts: cfg.RecordingHosts,
+		Attachments: db, Recordings: db, Merges: db, RecordingHosts: cfg.RecordingHosts, Reports: db,
 		ConsoleURL: cfg.PublicURL + "/console", PortalURL: cfg.PublicURL, Municipality: cfg.Municipality,
 		Log: log.With("component", "activities"),
 	}
@@ -100,7 +100,17 @@ func startWorker(c client.Client, db *postgres.DB, out outside, cfg config, log 
 		acts.SMS = out.sms
 	}
 	w := worker.New(c, acts, sdkworker.Options{})
-	return w, w.Start()
+	if err := w.Start(); err != nil {
+		return w, err
+	}
+	// The weekly delay report to managers: created on first start, brought up to
+	// date on every later one. A failure here must not stop the case work.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := workflows.EnsureWeeklySchedule(ctx, c); err != nil {
+		log.Error("weekly report schedule", "err", err)
+	}
+	return w, nil
 }
 
 // web is the HTTP side of dimos: the staff console and the citizen API on one Fiber
@@ -187,7 +197,7 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*w
 	}).Mount(app)
 	console.New(console.Config{
 		Cases: db, Directory: db, Sessions: db, Audit: db, Throttle: db, Work: d, Attachments: db,
-		Staff: db, Services: db, Citizens: db, APIKeys: db, Search: db, AuditLog: db, Admin: db, Retarget: d,
+		Staff: db, Services: db, Citizens: db, APIKeys: db, Search: db, AuditLog: db, Admin: db, Retarget: d, Reports: db,
 		Duplicates: db, DuplicateRadiusM: cfg.DuplicateRadiusM, Map: db, MapTiles: cfg.MapTiles, MapAttribution: cfg.MapAttribution,
 		Logger: log.With("component", "console"), TemporalUIURL: cfg.TemporalUIURL,
 		Namespace: cfg.TemporalNamespace, SecureCookies: cfg.SecureCookies, IdleTimeout: cfg.SessionIdle,

@@ -1,0 +1,612 @@
+package postgres
+
+import (
+	"context"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"dimos"
+	"dimos/reports"
+)
+
+var _ reports.Source = (*DB)(nil)
+
+// Report computes a delay report from the rollups: it reads one row per day and group
+// of the period, never the cases, except the cases open now (backlog, overdue) and the
+// ones that bounced between holders.
+//
+// What each figure counts, for the cases of the filter:
+//   - Received: cases submitted in the period, under the service and clerk holding
+//     them now (or when they closed); an unrouted case has no service.
+//   - Completed: cases that reached completed or rejected in the period, under the
+//     holder that closed them; a case reopened and closed again counts each time.
+//   - Completion: from submission to that close, in working days and hours.
+//   - Stages: visits to each stage that ended in the period, under the visit's holder.
+//   - Backlog, OverdueNow: cases submitted in the period and open now; overdue when
+//     past their due date or past the statutory limit on the municipality's clock.
+func (db *DB) Report(ctx context.Context, f reports.Filter) (*reports.Report, error) {
+	now := db.Now()
+	names, err := db.reportNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	acc := newReportAcc()
+	if err := db.readRollups(ctx, f, acc); err != nil {
+		return nil, err
+	}
+	if err := db.readOpen(ctx, f, now, acc); err != nil {
+		return nil, err
+	}
+	r := &reports.Report{Filter: f, GeneratedAt: now}
+	for _, dim := range []reports.Dimension{reports.ByService, reports.ByEmployee, reports.ByCategory} {
+		t := reports.Table{Dimension: dim, Total: acc.total.row("", "", "")}
+		for _, id := range acc.sortedKeys(dim, names) {
+			key, el, en := names.of(dim, id)
+			t.Rows = append(t.Rows, acc.groups[groupID{dim, id}].row(key, el, en))
+		}
+		r.Tables = append(r.Tables, t)
+	}
+	r.Bottlenecks = acc.bottlenecks(names)
+	if r.PingPongs, err = db.pingPongs(ctx, f, names); err != nil {
+		return nil, err
+	}
+	r.Trend = acc.trend(names)
+	return r, nil
+}
+
+// Bucket resolutions as the reports state them on the page.
+const (
+	// MedianResolutionDays is the step to which medians and p90 in working days are
+	// read from the rollups' histograms (rounded down).
+	MedianResolutionDays = 0.1
+	// MedianResolutionHours is the same step in calendar hours.
+	MedianResolutionHours = 1
+)
+
+// groupID names a group of a dimension: a service or employee id, or a category code.
+type groupID struct {
+	dim reports.Dimension
+	id  string
+}
+
+// spreadAcc sums rollup rows of one measure.
+type spreadAcc struct {
+	n, target, statute int
+	maxDays, maxHours  float64
+	days, hours        map[int]int
+}
+
+func (a *spreadAcc) merge(b *rollupRow) {
+	a.n += b.n
+	a.target += b.target
+	a.statute += b.statute
+	a.maxDays, a.maxHours = max(a.maxDays, b.maxDays), max(a.maxHours, b.maxHours)
+	if a.days == nil {
+		a.days, a.hours = map[int]int{}, map[int]int{}
+	}
+	for i, v := range b.dh {
+		if v.Valid {
+			a.days[b.dlo+i] += int(v.Int32)
+		}
+	}
+	for i, v := range b.hh {
+		if v.Valid {
+			a.hours[b.hlo+i] += int(v.Int32)
+		}
+	}
+}
+
+// quantileBucket is the bucket of the nearest-rank q-quantile: the ceil(q·n)-th
+// smallest value.
+func quantileBucket(h map[int]int, n int, q float64) int {
+	if n == 0 {
+		return 0
+	}
+	rank := max(1, int(math.Ceil(q*float64(n))))
+	buckets := make([]int, 0, len(h))
+	for b := range h {
+		buckets = append(buckets, b)
+	}
+	sort.Ints(buckets)
+	seen := 0
+	for _, b := range buckets {
+		seen += h[b]
+		if seen >= rank {
+			return b
+		}
+	}
+	return buckets[len(buckets)-1]
+}
+
+func (a *spreadAcc) spread() reports.Spread {
+	if a == nil || a.n == 0 {
+		return reports.Spread{}
+	}
+	at := func(q float64) reports.Duration {
+		return reports.Duration{
+			WorkingDays: float64(quantileBucket(a.days, a.n, q)) * MedianResolutionDays,
+			Hours:       float64(quantileBucket(a.hours, a.n, q)) * MedianResolutionHours,
+		}
+	}
+	return reports.Spread{N: a.n, Median: at(0.5), P90: at(0.9),
+		Max: reports.Duration{WorkingDays: a.maxDays, Hours: a.maxHours}}
+}
+
+// groupAcc is everything counted for one group.
+type groupAcc struct {
+	received         int
+	backlog, overdue int
+	measures         map[string]*spreadAcc // "completed" and stage names
+}
+
+func (g *groupAcc) measure(m string) *spreadAcc {
+	if g.measures == nil {
+		g.measures = map[string]*spreadAcc{}
+	}
+	s := g.measures[m]
+	if s == nil {
+		s = &spreadAcc{}
+		g.measures[m] = s
+	}
+	return s
+}
+
+func (g *groupAcc) row(key, el, en string) reports.Row {
+	r := reports.Row{Key: key, NameEL: el, NameEN: en, Received: g.received, Backlog: g.backlog,
+		OverdueNow: g.overdue, WithinTarget: math.NaN(), WithinStatutory: math.NaN()}
+	if c := g.measures[measureCompleted]; c != nil && c.n > 0 {
+		r.Completed = c.n
+		r.Completion = c.spread()
+		r.WithinTarget = float64(c.target) / float64(c.n)
+		r.WithinStatutory = float64(c.statute) / float64(c.n)
+	}
+	for _, st := range dimos.Stages {
+		if s := g.measures[string(st)]; s != nil && s.n > 0 && !st.Terminal() {
+			r.Stages = append(r.Stages, reports.StageSpread{Stage: st, Spread: s.spread()})
+		}
+	}
+	return r
+}
+
+type weekID struct {
+	start   time.Time
+	service int64 // -1: the whole municipality
+}
+
+type reportAcc struct {
+	total  *groupAcc
+	groups map[groupID]*groupAcc
+	weeks  map[weekID]*groupAcc
+	seen   map[holderCategory][]*groupAcc // groupsOf, memoised: rollup rows repeat their groups
+}
+
+type holderCategory struct {
+	service, employee int64
+	category          string
+}
+
+func newReportAcc() *reportAcc {
+	return &reportAcc{total: &groupAcc{}, groups: map[groupID]*groupAcc{}, weeks: map[weekID]*groupAcc{},
+		seen: map[holderCategory][]*groupAcc{}}
+}
+
+func (a *reportAcc) group(dim reports.Dimension, id string) *groupAcc {
+	k := groupID{dim, id}
+	g := a.groups[k]
+	if g == nil {
+		g = &groupAcc{}
+		a.groups[k] = g
+	}
+	return g
+}
+
+func (a *reportAcc) week(start time.Time, service int64) *groupAcc {
+	k := weekID{start, service}
+	g := a.weeks[k]
+	if g == nil {
+		g = &groupAcc{}
+		a.weeks[k] = g
+	}
+	return g
+}
+
+// groupsOf are the three groups and the total that a row of facts counts in.
+func (a *reportAcc) groupsOf(service, employee int64, category string) []*groupAcc {
+	k := holderCategory{service, employee, category}
+	if g, ok := a.seen[k]; ok {
+		return g
+	}
+	g := []*groupAcc{a.total,
+		a.group(reports.ByService, strconv.FormatInt(service, 10)),
+		a.group(reports.ByEmployee, strconv.FormatInt(employee, 10)),
+		a.group(reports.ByCategory, category)}
+	a.seen[k] = g
+	return g
+}
+
+// weekStart is the Monday of the week of a civil day.
+func weekStart(day time.Time) time.Time {
+	return day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7))
+}
+
+// dayBounds turns the filter's period into civil days, nil for an open end.
+func dayBounds(f reports.Filter) (from, to *time.Time) {
+	if !f.From.IsZero() {
+		d := civilDay(f.From)
+		from = &d
+	}
+	if !f.To.IsZero() {
+		d := civilDay(f.To)
+		to = &d
+	}
+	return from, to
+}
+
+// instantBounds are the same days as instants: Athens midnights.
+func instantBounds(f reports.Filter) (from, to *time.Time) {
+	df, dt := dayBounds(f)
+	for _, p := range []*time.Time{df, dt} {
+		if p != nil {
+			*p = time.Date(p.Year(), p.Month(), p.Day(), 0, 0, 0, 0, athens)
+		}
+	}
+	return df, dt
+}
+
+func (db *DB) readRollups(ctx context.Context, f reports.Filter, acc *reportAcc) error {
+	from, to := dayBounds(f)
+	rows, err := db.Pool.Query(ctx, `SELECT day, measure, service_id, employee_id, category_code, n,
+			within_target, within_statutory, max_days, max_hours,
+			coalesce(array_lower(days_hist, 1), 0), days_hist, coalesce(array_lower(hours_hist, 1), 0), hours_hist
+		FROM report_rollups
+		WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
+			AND ($3::bigint = 0 OR service_id = $3) AND ($4 = '' OR category_code = $4)
+			AND ($5 = '' OR channel = $5) AND ($6 = '' OR kind = $6) AND ($7::bigint = 0 OR employee_id = $7)`,
+		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var day time.Time
+		var measure, category string
+		var service, employee int64
+		var s rollupRow
+		if err := rows.Scan(&day, &measure, &service, &employee, &category, &s.n, &s.target, &s.statute,
+			&s.maxDays, &s.maxHours, &s.dlo, &s.dh, &s.hlo, &s.hh); err != nil {
+			return err
+		}
+		wk := weekStart(day)
+		if measure == measureReceived {
+			for _, g := range acc.groupsOf(service, employee, category) {
+				g.received += s.n
+			}
+			acc.week(wk, service).received += s.n
+			acc.week(wk, -1).received += s.n
+			continue
+		}
+		for _, g := range acc.groupsOf(service, employee, category) {
+			g.measure(measure).merge(&s)
+		}
+		if measure == measureCompleted {
+			acc.week(wk, service).measure(measure).merge(&s)
+			acc.week(wk, -1).measure(measure).merge(&s)
+		}
+	}
+	return rows.Err()
+}
+
+// rollupRow is a row of report_rollups as read: the histograms as PostgreSQL sends
+// them, element i counting bucket lo+i, NULL for none.
+type rollupRow struct {
+	n, target, statute int
+	maxDays, maxHours  float64
+	dlo, hlo           int
+	dh, hh             []pgtype.Int4
+}
+
+// readOpen counts the open cases received in the period, and those overdue now.
+func (db *DB) readOpen(ctx context.Context, f reports.Filter, now time.Time, acc *reportAcc) error {
+	from, to := instantBounds(f)
+	rows, err := db.Pool.Query(ctx, `SELECT coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.category_code,
+			c.submitted_at, c.due_date, g.statutory_days::float8,
+			coalesce(w.entered, '{}'), coalesce(w.left_at, '{}')
+		FROM cases c
+		JOIN categories g ON g.code = c.category_code
+		LEFT JOIN LATERAL (SELECT array_agg(t.entered_at ORDER BY t.seq) AS entered,
+				array_agg(coalesce(t.left_at, $8) ORDER BY t.seq) AS left_at
+			FROM stage_timings t WHERE t.case_id = c.id AND t.stage = 'waiting_citizen') w ON true
+		WHERE c.stage NOT IN ('completed', 'rejected')
+			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
+			AND ($3::bigint = 0 OR c.service_id = $3) AND ($4 = '' OR c.category_code = $4)
+			AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6) AND ($7::bigint = 0 OR c.assignee_id = $7)`,
+		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, now)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var service, employee int64
+		var category string
+		var submitted time.Time
+		var due *time.Time
+		var statutory float64
+		var entered, left []time.Time
+		if err := rows.Scan(&service, &employee, &category, &submitted, &due, &statutory, &entered, &left); err != nil {
+			return err
+		}
+		overdue := overdueNow(now, submitted, due, statutory, entered, left)
+		for _, g := range acc.groupsOf(service, employee, category) {
+			g.backlog++
+			if overdue {
+				g.overdue++
+			}
+		}
+	}
+	return rows.Err()
+}
+
+// overdueNow reports whether an open case is past its due date, or past the
+// statutory limit on the municipality's clock (working days since submission, less
+// the time spent waiting for the citizen: the visits entered[i]–left[i]).
+func overdueNow(now, submitted time.Time, due *time.Time, statutory float64, entered, left []time.Time) bool {
+	if due != nil && now.After(*due) {
+		return true
+	}
+	if statutory <= 0 {
+		statutory = dimos.StatutoryDays
+	}
+	clock := reportCalendar.WorkingDuration(submitted, now)
+	for i := range entered {
+		clock -= reportCalendar.WorkingDuration(entered[i], left[i])
+	}
+	return float64(clock)/float64(24*time.Hour) > statutory
+}
+
+// reportNames are the names of services, employees and categories.
+type reportNames struct {
+	services   map[int64]*dimos.Service
+	employees  map[int64][2]string // username, full name
+	categories map[string][2]string
+	catSort    map[string]int
+}
+
+func (db *DB) reportNames(ctx context.Context) (*reportNames, error) {
+	n := &reportNames{services: map[int64]*dimos.Service{}, employees: map[int64][2]string{},
+		categories: map[string][2]string{}, catSort: map[string]int{}}
+	svcs, err := db.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range svcs {
+		n.services[s.ID] = s
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT id, username, full_name FROM employees`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id int64
+		var u, name string
+		if err := rows.Scan(&id, &u, &name); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		n.employees[id] = [2]string{u, name}
+	}
+	rows.Close()
+	rows, err = db.Pool.Query(ctx, `SELECT code, name_el, name_en, sort FROM categories`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, el, en string
+		var s int
+		if err := rows.Scan(&code, &el, &en, &s); err != nil {
+			return nil, err
+		}
+		n.categories[code] = [2]string{el, en}
+		n.catSort[code] = s
+	}
+	return n, rows.Err()
+}
+
+// of returns the key and names of a group; the group "0" (no service, nobody) has
+// an empty key and no names, which pages show in their own words.
+func (n *reportNames) of(dim reports.Dimension, id string) (key, el, en string) {
+	switch dim {
+	case reports.ByCategory:
+		c := n.categories[id]
+		return id, c[0], c[1]
+	case reports.ByService:
+		i, _ := strconv.ParseInt(id, 10, 64)
+		if s := n.services[i]; s != nil {
+			return s.Code, s.NameEL, s.NameEN
+		}
+	case reports.ByEmployee:
+		i, _ := strconv.ParseInt(id, 10, 64)
+		if e, ok := n.employees[i]; ok {
+			return e[0], e[1], e[1]
+		}
+	}
+	return "", "", ""
+}
+
+// sortedKeys lists the groups of a dimension: by service code, username, or the
+// categories' own order; "none" last.
+func (a *reportAcc) sortedKeys(dim reports.Dimension, names *reportNames) []string {
+	var ids []string
+	for k := range a.groups {
+		if k.dim == dim {
+			ids = append(ids, k.id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		ki, _, _ := names.of(dim, ids[i])
+		kj, _, _ := names.of(dim, ids[j])
+		if (ki == "") != (kj == "") {
+			return kj == ""
+		}
+		if dim == reports.ByCategory && names.catSort[ki] != names.catSort[kj] {
+			return names.catSort[ki] < names.catSort[kj]
+		}
+		return ki < kj
+	})
+	return ids
+}
+
+// maxBottlenecks is how many stage × group pairs the report ranks.
+const maxBottlenecks = 10
+
+// bottlenecks ranks the stage × service and stage × employee pairs by median wait,
+// longest first; ties by p90, then by the number of visits.
+func (a *reportAcc) bottlenecks(names *reportNames) []reports.Bottleneck {
+	var out []reports.Bottleneck
+	for k, g := range a.groups {
+		if k.dim != reports.ByService && k.dim != reports.ByEmployee || k.id == "0" {
+			continue
+		}
+		key, el, en := names.of(k.dim, k.id)
+		for _, st := range dimos.Stages {
+			if s := g.measures[string(st)]; s != nil && s.n > 0 && !st.Terminal() {
+				out = append(out, reports.Bottleneck{Stage: st, Dimension: k.dim, Key: key, NameEL: el, NameEN: en, Wait: s.spread()})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		switch {
+		case a.Wait.Median.WorkingDays != b.Wait.Median.WorkingDays:
+			return a.Wait.Median.WorkingDays > b.Wait.Median.WorkingDays
+		case a.Wait.P90.WorkingDays != b.Wait.P90.WorkingDays:
+			return a.Wait.P90.WorkingDays > b.Wait.P90.WorkingDays
+		case a.Wait.N != b.Wait.N:
+			return a.Wait.N > b.Wait.N
+		case a.Dimension != b.Dimension:
+			return a.Dimension > b.Dimension // services before employees
+		case a.Key != b.Key:
+			return a.Key < b.Key
+		}
+		return a.Stage < b.Stage
+	})
+	if len(out) > maxBottlenecks {
+		out = out[:maxBottlenecks]
+	}
+	return out
+}
+
+// trend lists the weeks in order, the whole municipality first in each week, then
+// the services by code.
+func (a *reportAcc) trend(names *reportNames) []reports.Week {
+	var out []reports.Week
+	for k, g := range a.weeks {
+		w := reports.Week{Start: time.Date(k.start.Year(), k.start.Month(), k.start.Day(), 0, 0, 0, 0, athens),
+			Received: g.received}
+		if k.service >= 0 {
+			w.ServiceKey, _, _ = names.of(reports.ByService, strconv.FormatInt(k.service, 10))
+			if k.service == 0 {
+				w.ServiceKey = "-"
+			}
+		}
+		if c := g.measures[measureCompleted]; c != nil {
+			w.Completed = c.n
+			w.MedianCompletion = c.spread().Median
+		}
+		out = append(out, w)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].ServiceKey < out[j].ServiceKey
+	})
+	return out
+}
+
+// maxPingPongs bounds the list; the worst come first.
+const maxPingPongs = 200
+
+// pingPongs lists the cases of the filter whose service or clerk came back after
+// handing the case on: A→B→A.
+func (db *DB) pingPongs(ctx context.Context, f reports.Filter, names *reportNames) ([]reports.PingPong, error) {
+	from, to := instantBounds(f)
+	rows, err := db.Pool.Query(ctx, `SELECT c.number, c.subject, h.dimension, h.holders, h.returns
+		FROM case_holders h JOIN cases c ON c.id = h.case_id
+		WHERE h.returns > 0
+			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
+			AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM case_holders s
+				WHERE s.case_id = c.id AND s.dimension = 'service' AND $3 = ANY (s.holders)))
+			AND ($4 = '' OR c.category_code = $4) AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6)
+			AND ($7::bigint = 0 OR EXISTS (SELECT 1 FROM case_holders e
+				WHERE e.case_id = c.id AND e.dimension = 'employee' AND $7 = ANY (e.holders)))
+		ORDER BY h.returns DESC, cardinality(h.holders) DESC, c.number, h.dimension DESC
+		LIMIT $8`,
+		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, maxPingPongs)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (reports.PingPong, error) {
+		var p reports.PingPong
+		var ids []int64
+		err := r.Scan(&p.Number, &p.Subject, &p.Dimension, &ids, &p.Returns)
+		p.Moves = len(ids) - 1
+		for _, id := range ids {
+			key, _, _ := names.of(p.Dimension, strconv.FormatInt(id, 10))
+			p.Holders = append(p.Holders, key)
+		}
+		return p, err
+	})
+}
+
+// CaseLines streams the cases submitted in the filter's period, in submission order,
+// with their completion time and whether they are (or closed) overdue.
+func (db *DB) CaseLines(ctx context.Context, f reports.Filter, yield func(reports.CaseLine) error) error {
+	now := db.Now()
+	from, to := instantBounds(f)
+	rows, err := db.Pool.Query(ctx, `SELECT c.number, c.kind, c.channel, c.category_code, coalesce(s.code, ''),
+			coalesce(e.username, ''), c.stage, c.submitted_at, c.completed_at, c.due_date, g.statutory_days::float8,
+			coalesce(w.entered, '{}'), coalesce(w.left_at, '{}')
+		FROM cases c
+		JOIN categories g ON g.code = c.category_code
+		LEFT JOIN services s ON s.id = c.service_id
+		LEFT JOIN employees e ON e.id = c.assignee_id
+		LEFT JOIN LATERAL (SELECT array_agg(t.entered_at ORDER BY t.seq) AS entered,
+				array_agg(coalesce(t.left_at, $8) ORDER BY t.seq) AS left_at
+			FROM stage_timings t WHERE t.case_id = c.id AND t.stage = 'waiting_citizen') w ON true
+		WHERE ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
+			AND ($3::bigint = 0 OR c.service_id = $3) AND ($4 = '' OR c.category_code = $4)
+			AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6) AND ($7::bigint = 0 OR c.assignee_id = $7)
+		ORDER BY c.submitted_at, c.id`,
+		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, now)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l reports.CaseLine
+		var closed, due *time.Time
+		var statutory float64
+		var entered, left []time.Time
+		if err := rows.Scan(&l.Number, &l.Kind, &l.Channel, &l.Category, &l.Service, &l.Employee, &l.Stage,
+			&l.SubmittedAt, &closed, &due, &statutory, &entered, &left); err != nil {
+			return err
+		}
+		end := now
+		if closed != nil {
+			l.ClosedAt, end = *closed, *closed
+			c := caseFacts{SubmittedAt: l.SubmittedAt}.completion(l.ClosedAt, 0)
+			l.Completion = reports.Duration{WorkingDays: c.days(), Hours: c.hours()}
+		}
+		l.Overdue = overdueNow(end, l.SubmittedAt, due, statutory, entered, left)
+		if err := yield(l); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,406 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"dimos"
+	"dimos/workdays"
+)
+
+// The delay reports' rollups (migration 0015). A fact is one thing a report counts:
+// a case received, a case closed, a stage visit ended. Facts come from two places
+// that must agree: the transaction that records a transition (incremental), and
+// RebuildRollups, which derives every fact again from stage_timings. Both go through
+// the functions below, so the arithmetic is written once.
+
+// reportCalendar is the calendar report durations are counted on, the one the case
+// workflows' clocks use.
+var reportCalendar = workdays.Greek()
+
+// Histogram resolution: a tenth of a working day (2h24m of working time) and one
+// calendar hour. The last bucket holds everything longer.
+const (
+	dayBucket     = 24 * time.Hour / 10
+	hourBucket    = time.Hour
+	maxDayBucket  = 5000  // 500 working days
+	maxHourBucket = 20000 // about 833 calendar days
+)
+
+// Measures of report_rollups besides the stage names, which they must not match.
+const (
+	measureReceived  = "case_received"
+	measureCompleted = "case_closed"
+)
+
+// rollupKey is the group of a rollup row.
+type rollupKey struct {
+	Day        time.Time // Athens civil date at UTC midnight, as PostgreSQL's date reads
+	Measure    string
+	ServiceID  int64
+	EmployeeID int64
+	Category   string
+	Channel    string
+	Kind       string
+}
+
+// timed is a fact with a length: a stage visit or a completion.
+type timed struct {
+	working, wall   time.Duration
+	target, statute bool // within the category's target and the statutory limit
+}
+
+func (f timed) dayBucket() int  { return min(int(f.working/dayBucket), maxDayBucket) }
+func (f timed) hourBucket() int { return min(int(f.wall/hourBucket), maxHourBucket) }
+func (f timed) days() float64   { return float64(f.working) / float64(24*time.Hour) }
+func (f timed) hours() float64  { return f.wall.Hours() }
+
+// civilDay is the Athens date of t, as a date value.
+func civilDay(t time.Time) time.Time {
+	y, m, d := t.In(athens).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// caseFacts are the attributes of a case that every fact of it carries.
+type caseFacts struct {
+	ID          int64
+	Category    string
+	Channel     string
+	Kind        string
+	SubmittedAt time.Time
+	// Category clocks in working days; 0 target means none (the statutory limit
+	// then serves), 0 statutory means dimos.StatutoryDays.
+	TargetDays, StatutoryDays float64
+}
+
+func (c caseFacts) key(day time.Time, measure string, serviceID, employeeID int64) rollupKey {
+	return rollupKey{Day: civilDay(day), Measure: measure, ServiceID: serviceID, EmployeeID: employeeID,
+		Category: c.Category, Channel: c.Channel, Kind: c.Kind}
+}
+
+// completion is the fact of a case closed at closed, having waited for the citizen
+// for paused of working time: the completion time counts from submission, and the
+// target and the statutory limit are checked against the municipality's clock,
+// which stops while the citizen is asked (as the workflow's clocks do).
+func (c caseFacts) completion(closed time.Time, paused time.Duration) timed {
+	working := reportCalendar.WorkingDuration(c.SubmittedAt, closed)
+	clock := float64(working-paused) / float64(24*time.Hour)
+	statutory := c.StatutoryDays
+	if statutory <= 0 {
+		statutory = dimos.StatutoryDays
+	}
+	target := c.TargetDays
+	if target <= 0 {
+		target = statutory
+	}
+	return timed{working: working, wall: closed.Sub(c.SubmittedAt), target: clock <= target, statute: clock <= statutory}
+}
+
+// visit is the fact of a stage visit that ended.
+func visit(entered, left time.Time) timed {
+	return timed{working: reportCalendar.WorkingDuration(entered, left), wall: left.Sub(entered)}
+}
+
+// bumpTimed adds a timed fact to its rollup row inside tx.
+func bumpTimed(ctx context.Context, tx pgx.Tx, k rollupKey, f timed) error {
+	_, err := tx.Exec(ctx, `INSERT INTO report_rollups AS r (day, measure, service_id, employee_id,
+			category_code, channel, kind, n, within_target, within_statutory, max_days, max_hours, days_hist, hours_hist)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11,
+			('[' || $12::int || ':' || $12::int || ']={1}')::int[], ('[' || $13::int || ':' || $13::int || ']={1}')::int[])
+		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET
+			n = r.n + 1,
+			within_target = r.within_target + $8,
+			within_statutory = r.within_statutory + $9,
+			max_days = greatest(r.max_days, $10),
+			max_hours = greatest(r.max_hours, $11),
+			days_hist[$12::int] = coalesce(r.days_hist[$12::int], 0) + 1,
+			hours_hist[$13::int] = coalesce(r.hours_hist[$13::int], 0) + 1`,
+		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind,
+		b2i(f.target), b2i(f.statute), f.days(), f.hours(), f.dayBucket(), f.hourBucket())
+	return err
+}
+
+// bumpCount adds delta to the count of a rollup row inside tx; a row whose count
+// falls to zero goes, so that the incremental rollups hold exactly the rows a
+// rebuild makes.
+func bumpCount(ctx context.Context, tx pgx.Tx, k rollupKey, delta int) error {
+	_, err := tx.Exec(ctx, `INSERT INTO report_rollups AS r (day, measure, service_id, employee_id,
+			category_code, channel, kind, n)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET n = r.n + $8`,
+		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind, delta)
+	if err != nil || delta > 0 {
+		return err
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM report_rollups WHERE day = $1 AND measure = $2 AND service_id = $3
+		AND employee_id = $4 AND category_code = $5 AND channel = $6 AND kind = $7 AND n = 0`,
+		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind)
+	return err
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// loadCaseFacts reads the attributes of a case that its facts carry.
+func loadCaseFacts(ctx context.Context, tx pgx.Tx, caseID int64) (caseFacts, error) {
+	c := caseFacts{ID: caseID}
+	err := tx.QueryRow(ctx, `SELECT c.category_code, c.channel, c.kind, c.submitted_at,
+			g.target_completion_days::float8, g.statutory_days::float8
+		FROM cases c JOIN categories g ON g.code = c.category_code WHERE c.id = $1`, caseID).
+		Scan(&c.Category, &c.Channel, &c.Kind, &c.SubmittedAt, &c.TargetDays, &c.StatutoryDays)
+	return c, err
+}
+
+// holderState is who holds a case: its service and assignee (0 for none).
+type holderState struct{ service, employee int64 }
+
+// rollTransition keeps the rollups current for a transition that RecordTransition is
+// writing in tx: the visit that closed (closedStage from entered to at), the case
+// changing hands from before to after, and a completion when the new stage is
+// terminal.
+func rollTransition(ctx context.Context, tx pgx.Tx, caseID int64, closedStage dimos.Stage, entered, at time.Time,
+	before, after holderState, newStage dimos.Stage) error {
+	c, err := loadCaseFacts(ctx, tx, caseID)
+	if err != nil {
+		return fmt.Errorf("rollups: %w", err)
+	}
+	if closedStage != "" && !closedStage.Terminal() { // "": no visit was open
+		if err := bumpTimed(ctx, tx, c.key(at, string(closedStage), before.service, before.employee), visit(entered, at)); err != nil {
+			return fmt.Errorf("rollups: stage: %w", err)
+		}
+	}
+	if before != after {
+		if err := bumpCount(ctx, tx, c.key(c.SubmittedAt, measureReceived, before.service, before.employee), -1); err != nil {
+			return fmt.Errorf("rollups: move received: %w", err)
+		}
+		if err := bumpCount(ctx, tx, c.key(c.SubmittedAt, measureReceived, after.service, after.employee), 1); err != nil {
+			return fmt.Errorf("rollups: move received: %w", err)
+		}
+		if err := addHolder(ctx, tx, caseID, "service", after.service); err != nil {
+			return err
+		}
+		if err := addHolder(ctx, tx, caseID, "employee", after.employee); err != nil {
+			return err
+		}
+	}
+	if newStage.Terminal() {
+		var paused time.Duration
+		rows, err := tx.Query(ctx, `SELECT entered_at, left_at FROM stage_timings
+			WHERE case_id = $1 AND stage = $2 AND left_at IS NOT NULL`, caseID, dimos.StageWaitingCitizen)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var a, b time.Time
+			if err := rows.Scan(&a, &b); err != nil {
+				rows.Close()
+				return err
+			}
+			paused += reportCalendar.WorkingDuration(a, b)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := bumpTimed(ctx, tx, c.key(at, measureCompleted, after.service, after.employee), c.completion(at, paused)); err != nil {
+			return fmt.Errorf("rollups: completion: %w", err)
+		}
+	}
+	return nil
+}
+
+// addHolder appends a holder to a case's list of holders unless it holds already;
+// coming back to one it had left counts a return (ping-pong). 0 (nobody) is skipped.
+func addHolder(ctx context.Context, tx pgx.Tx, caseID int64, dimension string, holder int64) error {
+	if holder == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO case_holders AS h (case_id, dimension, holders) VALUES ($1, $2, ARRAY[$3::bigint])
+		ON CONFLICT (case_id, dimension) DO UPDATE SET
+			returns = h.returns + CASE WHEN $3 = ANY (h.holders) THEN 1 ELSE 0 END,
+			holders = h.holders || $3::bigint
+		WHERE h.holders[array_upper(h.holders, 1)] <> $3`, caseID, dimension, holder)
+	if err != nil {
+		return fmt.Errorf("case holders: %w", err)
+	}
+	return nil
+}
+
+// rollupAgg is one rollup row being built by RebuildRollups.
+type rollupAgg struct {
+	n, target, statute int
+	maxDays, maxHours  float64
+	days, hours        map[int]int
+}
+
+func (a *rollupAgg) add(f timed) {
+	a.n++
+	a.target += b2i(f.target)
+	a.statute += b2i(f.statute)
+	a.maxDays = max(a.maxDays, f.days())
+	a.maxHours = max(a.maxHours, f.hours())
+	if a.days == nil {
+		a.days, a.hours = map[int]int{}, map[int]int{}
+	}
+	a.days[f.dayBucket()]++
+	a.hours[f.hourBucket()]++
+}
+
+// arrayLiteral writes a sparse histogram as a PostgreSQL array literal with explicit
+// bounds, the same value the incremental subscript assignments build.
+func arrayLiteral(h map[int]int) string {
+	if len(h) == 0 {
+		return "{}"
+	}
+	lo, hi := maxDayBucket+maxHourBucket, -1
+	for b := range h {
+		lo, hi = min(lo, b), max(hi, b)
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "[%d:%d]={", lo, hi)
+	for b := lo; b <= hi; b++ {
+		if b > lo {
+			s.WriteByte(',')
+		}
+		if n, ok := h[b]; ok {
+			s.WriteString(strconv.Itoa(n))
+		} else {
+			s.WriteString("NULL")
+		}
+	}
+	s.WriteByte('}')
+	return s.String()
+}
+
+// RebuildRollups recomputes the report rollups and the holders of every case from
+// stage_timings, in one transaction: for data loaded without RecordTransition (a
+// COPY by a bulk seeder, a restore) and to check the incremental path. It streams
+// the stage visits in case order, holding one case at a time plus the rollup rows.
+func (db *DB) RebuildRollups(ctx context.Context) error {
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM report_rollups; DELETE FROM case_holders`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT c.id, c.category_code, c.channel, c.kind, c.submitted_at,
+				g.target_completion_days::float8, g.statutory_days::float8,
+				t.stage, coalesce(t.service_id, 0), coalesce(t.employee_id, 0), t.entered_at, t.left_at
+			FROM cases c
+			JOIN categories g ON g.code = c.category_code
+			JOIN stage_timings t ON t.case_id = c.id
+			ORDER BY c.id, t.seq`)
+		if err != nil {
+			return err
+		}
+		aggs := map[rollupKey]*rollupAgg{}
+		agg := func(k rollupKey) *rollupAgg {
+			a := aggs[k]
+			if a == nil {
+				a = &rollupAgg{}
+				aggs[k] = a
+			}
+			return a
+		}
+		type holders struct {
+			list    []int64
+			returns int
+		}
+		var bounced [][]any // case_holders rows
+		var cur caseFacts
+		var paused time.Duration
+		var last holderState
+		var hs [2]holders // service, employee
+		flush := func() {
+			if cur.ID == 0 {
+				return
+			}
+			agg(cur.key(cur.SubmittedAt, measureReceived, last.service, last.employee)).n++
+			for i, dim := range []string{"service", "employee"} {
+				if len(hs[i].list) > 0 {
+					bounced = append(bounced, []any{cur.ID, dim, hs[i].list, hs[i].returns})
+				}
+			}
+		}
+		push := func(h *holders, id int64) {
+			if id == 0 || len(h.list) > 0 && h.list[len(h.list)-1] == id {
+				return
+			}
+			for _, x := range h.list {
+				if x == id {
+					h.returns++
+					break
+				}
+			}
+			h.list = append(h.list, id)
+		}
+		for rows.Next() {
+			var c caseFacts
+			var stage dimos.Stage
+			var holder holderState
+			var entered time.Time
+			var left *time.Time
+			if err := rows.Scan(&c.ID, &c.Category, &c.Channel, &c.Kind, &c.SubmittedAt, &c.TargetDays, &c.StatutoryDays,
+				&stage, &holder.service, &holder.employee, &entered, &left); err != nil {
+				rows.Close()
+				return err
+			}
+			if c.ID != cur.ID {
+				flush()
+				cur, paused, last, hs = c, 0, holderState{}, [2]holders{}
+			}
+			if holder != last {
+				push(&hs[0], holder.service)
+				push(&hs[1], holder.employee)
+			}
+			last = holder
+			if stage.Terminal() {
+				agg(cur.key(entered, measureCompleted, holder.service, holder.employee)).add(cur.completion(entered, paused))
+			}
+			if left == nil {
+				continue
+			}
+			if stage == dimos.StageWaitingCitizen {
+				paused += reportCalendar.WorkingDuration(entered, *left)
+			}
+			if !stage.Terminal() {
+				agg(cur.key(*left, string(stage), holder.service, holder.employee)).add(visit(entered, *left))
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		flush()
+
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE rollup_load (LIKE report_rollups) ON COMMIT DROP;
+			ALTER TABLE rollup_load ALTER days_hist TYPE text, ALTER hours_hist TYPE text`); err != nil {
+			return err
+		}
+		src := make([][]any, 0, len(aggs))
+		for k, a := range aggs {
+			src = append(src, []any{k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind,
+				a.n, a.target, a.statute, a.maxDays, a.maxHours, arrayLiteral(a.days), arrayLiteral(a.hours)})
+		}
+		cols := []string{"day", "measure", "service_id", "employee_id", "category_code", "channel", "kind",
+			"n", "within_target", "within_statutory", "max_days", "max_hours", "days_hist", "hours_hist"}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rollup_load"}, cols, pgx.CopyFromRows(src)); err != nil {
+			return fmt.Errorf("load rollups: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO report_rollups SELECT day, measure, service_id, employee_id,
+				category_code, channel, kind, n, within_target, within_statutory, max_days, max_hours,
+				days_hist::int[], hours_hist::int[] FROM rollup_load`); err != nil {
+			return err
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"case_holders"}, []string{"case_id", "dimension", "holders", "returns"},
+			pgx.CopyFromRows(bounced))
+		return err
+	})
+}
