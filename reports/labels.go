@@ -36,7 +36,9 @@ func label(lang, prefix, code string) string {
 
 func stageLabel(lang string, s dimos.Stage) string { return label(lang, "stage.", string(s)) }
 
-func dimensionLabel(lang string, d Dimension) string { return label(lang, "export.dimension.", string(d)) }
+func dimensionLabel(lang string, d Dimension) string {
+	return label(lang, "export.dimension.", string(d))
+}
 
 // name is a row's name in lang, falling back to the other language and then to the key.
 func name(lang, key, el, en string) string {

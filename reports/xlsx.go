@@ -192,7 +192,7 @@ func (b *book) table(sheet string, cols []column, rows func(emit func([]any) err
 // Typed cells. A value that does not exist (the completion of an open case, the
 // share of a group with nothing completed) is an empty cell, never a zero.
 
-func (b *book) days(d Duration) any { return excelize.Cell{StyleID: b.duration, Value: d.WorkingDays} }
+func (b *book) days(d Duration) any  { return excelize.Cell{StyleID: b.duration, Value: d.WorkingDays} }
 func (b *book) hours(d Duration) any { return excelize.Cell{StyleID: b.duration, Value: d.Hours} }
 
 func (b *book) ratio(x float64) any {
