@@ -372,7 +372,7 @@ func (c charts) trend() drawable {
 		Background: chart.Style{Padding: chart.Box{Top: 80, Left: 20, Right: 20, Bottom: 20}},
 		XAxis:      chart.XAxis{Name: c.t("export.col.week"), Style: chart.Style{FontSize: 9}, Ticks: xticks},
 		YAxis:      chart.YAxis{Name: c.t("export.col.cases"), Style: chart.Style{FontSize: 9}, Ticks: yticks},
-		Series: []chart.Series{received, completed},
+		Series:     []chart.Series{received, completed},
 	}
 	graph.Elements = []chart.Renderable{chart.LegendThin(&graph)}
 	return graph
