@@ -3,6 +3,7 @@ package reports
 import (
 	_ "embed"
 	"fmt"
+	"html"
 	"io"
 	"math"
 	"slices"
@@ -80,7 +81,7 @@ func WriteChart(w io.Writer, r *Report, name, format, lang string) error {
 	}
 	provider := chart.PNG
 	if format == SVG {
-		provider = chart.SVG
+		provider = escapedSVG
 	} else if format != PNG {
 		return fmt.Errorf("chart format %q", format)
 	}
@@ -103,6 +104,20 @@ func WriteChart(w io.Writer, r *Report, name, format, lang string) error {
 	}
 	return nil
 }
+
+// escapedSVG is go-chart's SVG renderer with its text escaped. go-chart writes an
+// SVG's text as it is given: a service called "Ύδρευση & Αποχέτευση" would break
+// the XML, and markup in a name would become markup. Escaping here, as each line is
+// drawn, comes after go-chart has measured and wrapped the text, so an entity is
+// never cut in two.
+func escapedSVG(width, height int) (chart.Renderer, error) {
+	r, err := chart.SVG(width, height)
+	return escapingRenderer{r}, err
+}
+
+type escapingRenderer struct{ chart.Renderer }
+
+func (r escapingRenderer) Text(body string, x, y int) { r.Renderer.Text(html.EscapeString(body), x, y) }
 
 type charts struct {
 	lang string

@@ -126,6 +126,27 @@ func TestWriteChartGreekGlyphs(t *testing.T) {
 	}
 }
 
+// TestWriteChartEscapes draws names with markup characters: the SVG stays XML and
+// shows them as text.
+func TestWriteChartEscapes(t *testing.T) {
+	r := fixtureReport(t)
+	r.Tables[0].Rows[0].NameEL = `Ύδρευση & <script>alert("x")</script>`
+	for _, name := range []string{ChartMedian, ChartStages, ChartTarget} {
+		var svg bytes.Buffer
+		if err := WriteChart(&svg, r, name, SVG, "el"); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(svg.String(), "<script>") {
+			t.Errorf("%s: markup of a name went into the SVG", name)
+		}
+		// go-chart wraps a long name over several lines; read them as one.
+		text := strings.NewReplacer("|", "", " ", "").Replace(svgText(t, svg.Bytes()))
+		if !strings.Contains(text, `Ύδρευση&<script>alert("x")</script>`) {
+			t.Errorf("%s: the name does not show as text", name)
+		}
+	}
+}
+
 func TestWriteChartEmpty(t *testing.T) {
 	empty := &Report{Filter: fixtureFilter()}
 	for _, name := range ChartNames {
