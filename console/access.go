@@ -38,6 +38,10 @@ const (
 	actSearch
 	// The admins': read and export the audit log.
 	actAuditLog
+	// Delay reports' files (M18): export a report as Excel or CSV, and draw its
+	// charts; what they cover is held to their service by reportFilter.
+	actExportReport
+	actReportCharts
 )
 
 // allowed is the console's access policy: whether me may do act, and, when the act
@@ -85,6 +89,12 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 		// The log tells who looked at which case and who signed in from where; it is
 		// read by those who answer for the system, the admins.
 		return me.Role == dimos.RoleAdmin
+	case actExportReport, actReportCharts:
+		// Managers answer for every service's delays and admins for the system; a
+		// director answers for one service, and sees its report only (the console
+		// holds their filter to it). Clerks and desks are measured, not measuring.
+		return me.Role == dimos.RoleManager || me.Role == dimos.RoleAdmin ||
+			me.Role == dimos.RoleDirector && me.ServiceID != 0
 	case actAPIKeys:
 		// A key lets an outside system file cases in the municipality's name; only
 		// admins, who answer for the system, hand one out or take it back.

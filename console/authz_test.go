@@ -51,6 +51,9 @@ var authzTable = map[string]authzRule{
 	"POST /console/admin/api-keys/:id/revoke":       {own: "----Y"},
 	"GET /console/admin/audit":                      {own: "----Y"},
 	"GET /console/admin/audit.csv":                  {own: "----Y"},
+	"GET /console/reports/export.xlsx":              {own: "-Y-YY"}, // a director: their own service only
+	"GET /console/reports/export.csv":               {own: "-Y-YY"},
+	"GET /console/reports/charts/:name":             {own: "-Y-YY"},
 	"GET /console/cases/:number":                    {own: "YYYYY", other: "---YY"},
 	"GET /console/cases/:number/attachments/:id":    {own: "YYYYY", other: "---YY"},
 	"POST /console/cases/:number/assign":            {own: "YY---", other: "-----"},
@@ -73,7 +76,8 @@ var authzSkipped = map[string]bool{
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	h := newHarness(t, withSearch(&fakeSearcher{}), func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) })
+	h := newHarness(t, withSearch(&fakeSearcher{}), withReports(&fakeReports{}),
+		func(cfg *Config) { cfg.APIKeys = newFakeAPIKeys(cfg.Now) })
 	withAdmin(h)
 	// An attachment on each case, so that a download reaches the case check.
 	attachment := map[string]int64{}
@@ -138,6 +142,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				path := strings.NewReplacer(
 					":number", tc.number,
 					":id/revoke", "1/revoke",
+					"charts/:name", "charts/median.png",
 					"citizens/:id", "citizens/"+strconv.Itoa(czAnna),
 					"attachments/:id", "attachments/"+strconv.FormatInt(attachment[tc.number], 10),
 				).Replace(pattern)

@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dimos"
+	"dimos/reports"
 	"dimos/workflows"
 )
 
@@ -68,7 +69,10 @@ type Config struct {
 	// AuditLog reads the audit log back for the admins' viewer and its CSV export;
 	// nil leaves those unavailable (503) and their link out of the header.
 	AuditLog dimos.AuditSearcher
-	Logger   *slog.Logger
+	// Reports computes the delay reports behind the exports (Excel, CSV) and the
+	// charts; nil leaves them unavailable (503).
+	Reports reports.Source
+	Logger  *slog.Logger
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
@@ -153,6 +157,9 @@ func (con *Console) Mount(app fiber.Router) {
 	g.Post("/admin/api-keys/:id/revoke", con.staff(actAPIKeys), con.checkCSRF, con.revokeAPIKey)
 	g.Get("/admin/audit", con.staff(actAuditLog), con.auditPage)
 	g.Get("/admin/audit.csv", con.staff(actAuditLog), con.auditCSV)
+	g.Get("/reports/export.xlsx", con.staff(actExportReport), con.reportExport("xlsx"))
+	g.Get("/reports/export.csv", con.staff(actExportReport), con.reportExport("csv"))
+	g.Get("/reports/charts/:name", con.staff(actReportCharts), con.reportChart)
 	for _, d := range con.decisions() {
 		g.Post("/cases/:number/"+d.name, con.staff(d.act), con.checkCSRF, con.decide(d))
 	}
