@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -147,8 +148,8 @@ func codeLike(s string) bool {
 // field, its name and the reason in Greek and then in English: a file link has no
 // page to show a form on, and whoever follows it may read either language.
 func (con *Console) badReportQuery(c *fiber.Ctx, err error) error {
-	e, ok := err.(*dimos.Error)
-	if !ok || e.Code != dimos.EINVALID {
+	var e *dimos.Error
+	if !errors.As(err, &e) || e.Code != dimos.EINVALID {
 		return con.fail(c, err)
 	}
 	var b strings.Builder
