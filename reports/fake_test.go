@@ -17,12 +17,16 @@ type fakeSource struct {
 	lines     []CaseLine
 	generated int
 	filters   []Filter // every filter asked, in order
+	// forgetful leaves the filter out of the report, as a careless source might.
+	forgetful bool
 }
 
 func (s *fakeSource) Report(_ context.Context, f Filter) (*Report, error) {
 	s.filters = append(s.filters, f)
 	r := *s.report
-	r.Filter = f
+	if !s.forgetful {
+		r.Filter = f
+	}
 	return &r, nil
 }
 

@@ -37,6 +37,11 @@ func WriteXLSX(ctx context.Context, w io.Writer, src Source, f Filter, lang stri
 	if err != nil {
 		return 0, fmt.Errorf("report: %w", err)
 	}
+	// The workbook describes and lists what was asked, f, whatever filter the
+	// source wrote into its report.
+	shown := *r
+	shown.Filter = f
+	r = &shown
 	b, err := newBook(Lang(lang))
 	if err != nil {
 		return 0, err

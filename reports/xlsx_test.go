@@ -305,6 +305,21 @@ func TestWriteXLSX(t *testing.T) {
 	})
 }
 
+// The case list is the filter's that was asked, even from a source whose report
+// does not carry its filter: never every case of the municipality.
+func TestWriteXLSXAsksCasesOfTheFilter(t *testing.T) {
+	src := fixture()
+	src.forgetful = true
+	f := fixtureFilter()
+	f.ServiceID, f.Kind = 7, "complaint"
+	if _, err := WriteXLSX(context.Background(), io.Discard, src, f, "el"); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.filters) != 2 || src.filters[1] != f {
+		t.Errorf("the source was asked %+v, want the report and then the cases of %+v", src.filters, f)
+	}
+}
+
 func TestWriteXLSXEnglish(t *testing.T) {
 	f, err := excelize.OpenReader(bytes.NewReader(writeFixtureXLSX(t, "en")))
 	if err != nil {
