@@ -157,7 +157,7 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*w
 	}).Mount(app)
 	console.New(console.Config{
 		Cases: db, Directory: db, Sessions: db, Audit: db, Throttle: db, Work: d, Attachments: db,
-		Staff: db, Services: db, Citizens: db, APIKeys: db, Search: db, AuditLog: db,
+		Staff: db, Services: db, Citizens: db, APIKeys: db, Search: db, AuditLog: db, Reports: reportsOf(db),
 		Logger: log.With("component", "console"), TemporalUIURL: cfg.TemporalUIURL,
 		Namespace: cfg.TemporalNamespace, SecureCookies: cfg.SecureCookies, IdleTimeout: cfg.SessionIdle,
 	}).Mount(app)

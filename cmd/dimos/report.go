@@ -128,6 +128,13 @@ func reportSource(db any) (reports.Source, error) {
 	return src, nil
 }
 
+// reportsOf is db as the console's source of reports, or nil, which leaves the
+// console's report files unavailable (503), while the database does not compute them.
+func reportsOf(db any) reports.Source {
+	src, _ := reportSource(db)
+	return src
+}
+
 // writeReport writes a's report to its file, or to stdout for "-". A file is written
 // beside its destination and renamed into place at the end, so that a failure never
 // leaves half a workbook under the name asked for.

@@ -102,4 +102,8 @@ func TestReportSourceMissing(t *testing.T) {
 	if src, err := reportSource(&oneCase{}); err != nil || src == nil {
 		t.Errorf("reportSource of a source: %v", err)
 	}
+	// A nil interface, not a typed nil: the console tests Reports against nil.
+	if src := reportsOf(struct{}{}); src != nil {
+		t.Errorf("reportsOf of a database without reports = %v, want nil", src)
+	}
 }
