@@ -50,6 +50,10 @@ const (
 	// The delay reports (M18), their charts and exports: managers and admins across
 	// services, directors for their own service (the handler pins the filter).
 	actReports
+	// Delay reports' files (M18): export a report as Excel or CSV, and draw its
+	// charts; what they cover is held to their service by reportFilter.
+	actExportReport
+	actReportCharts
 )
 
 // allowed is the console's access policy: whether me may do act, and, when the act
@@ -101,9 +105,10 @@ func allowed(me *dimos.Employee, act action, cs *dimos.Case) bool {
 		// Who works where, with which powers, and where cases go: the organisation
 		// itself, which only admins change.
 		return me.Role == dimos.RoleAdmin
-	case actReports:
-		// Managers find delays for the mayor's office; a director watches their own
-		// service. Clerks and desks read their own inbox instead.
+	case actReports, actExportReport, actReportCharts:
+		// Managers answer for every service's delays and admins for the system; a
+		// director answers for one service, and sees its report only (the console
+		// holds their filter to it). Clerks and desks are measured, not measuring.
 		return me.Role == dimos.RoleManager || me.Role == dimos.RoleAdmin ||
 			me.Role == dimos.RoleDirector && me.ServiceID != 0
 	case actAPIKeys:

@@ -89,6 +89,9 @@ var authzTable = map[string]authzRule{
 	"GET /console/map":                               {own: "YYYYY"}, // what it shows is scoped like search
 	"GET /console/map.json":                          {own: "YYYYY"},
 	"GET /console/reports":                           {own: "-Y-YY"}, // a director: their own service only
+	"GET /console/reports/export.xlsx":               {own: "-Y-YY"}, // a director: their own service only
+	"GET /console/reports/export.csv":                {own: "-Y-YY"},
+	"GET /console/reports/charts/:name":              {own: "-Y-YY"},
 }
 
 // authzSkipped are the routes open to anyone, signed in or not.
@@ -172,6 +175,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					"employees/:id", "employees/"+strconv.Itoa(idGiorgos),
 					"categories/:code", "categories/roads",
 					"templates/:id", "templates/"+strconv.Itoa(tplRoads),
+					"charts/:name", "charts/median.png",
 					"citizens/:id", "citizens/"+strconv.Itoa(czAnna),
 					"attachments/:id", "attachments/"+strconv.FormatInt(attachment[tc.number], 10),
 				).Replace(pattern)

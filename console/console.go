@@ -105,6 +105,8 @@ type Config struct {
 	// Reports computes the delay reports (M18); nil leaves the reports page, its
 	// charts and exports unavailable (503) and their link out of the header.
 	Reports reports.Source
+	// Reports computes the delay reports behind the exports (Excel, CSV) and the
+	// charts; nil leaves them unavailable (503).
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;
@@ -205,6 +207,9 @@ func (con *Console) Mount(app fiber.Router) {
 	g.Get("/map", con.staff(actViewMap), con.mapPage)
 	g.Get("/map.json", con.staff(actViewMap), con.mapJSON)
 	g.Get("/reports", con.staff(actReports), con.reportsPage)
+	g.Get("/reports/export.xlsx", con.staff(actExportReport), con.reportExport("xlsx"))
+	g.Get("/reports/export.csv", con.staff(actExportReport), con.reportExport("csv"))
+	g.Get("/reports/charts/:name", con.staff(actReportCharts), con.reportChart)
 	for _, d := range con.decisions() {
 		g.Post("/cases/:number/"+d.name, con.staff(d.act), con.checkCSRF, con.decide(d))
 	}

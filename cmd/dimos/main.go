@@ -5,6 +5,7 @@
 //	dimos console   the HTTP server: staff console and citizen API
 //	dimos migrate   apply database migrations and exit
 //	dimos seed      load the demo municipality and exit
+//	dimos report    write a delay report as Excel or CSV and exit
 //
 // Configuration comes from environment variables, listed in the README.
 package main
@@ -39,6 +40,7 @@ commands:
   seed      load the demo municipality (services, staff, categories)
   targets   change a category's clocks; its open cases follow (--category, --assign, …)
   protocol-sim  serve a simulator of the municipality's protocol registry (--addr, --token)
+  report    write a delay report: --from DATE --to DATE --format xlsx|csv --out FILE
 `
 
 func main() {
@@ -71,6 +73,8 @@ func main() {
 		err = runTargets(ctx, cfg, log, args)
 	case "protocol-sim":
 		err = runProtocolSim(ctx, cfg, log, args)
+	case "report":
+		err = runReport(ctx, cfg, log, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

@@ -1,0 +1,228 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"image/png"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"dimos"
+	"dimos/reports"
+)
+
+// fakeFileReports serves a fixed delay report of Technical Services and Cleaning, and
+// records the filters it is asked for, so that tests see what the console asked.
+type fakeFileReports struct {
+	mu      sync.Mutex
+	filters []reports.Filter
+}
+
+func (f *fakeFileReports) Report(ctx context.Context, filter reports.Filter) (*reports.Report, error) {
+	f.mu.Lock()
+	f.filters = append(f.filters, filter)
+	f.mu.Unlock()
+	d := func(wd float64) reports.Duration { return reports.Duration{WorkingDays: wd, Hours: wd * 24} }
+	return &reports.Report{Filter: filter, GeneratedAt: filter.To,
+		Tables: []reports.Table{{Dimension: reports.ByService, Rows: []reports.Row{
+			{Key: "TECH", NameEL: "Τεχνικές Υπηρεσίες", NameEN: "Technical Services", Received: 3, Completed: 2,
+				Completion: reports.Spread{N: 2, Median: d(4.5), P90: d(6), Max: d(6)}, WithinTarget: 0.5, WithinStatutory: 1,
+				Stages: []reports.StageSpread{{Stage: dimos.StageRouted, Spread: reports.Spread{N: 3, Median: d(1)}}}},
+		}}},
+		Trend: []reports.Week{{Start: filter.From, Received: 3, Completed: 2, MedianCompletion: d(4.5)}},
+	}, nil
+}
+
+func (f *fakeFileReports) CaseLines(ctx context.Context, filter reports.Filter, yield func(reports.CaseLine) error) error {
+	f.mu.Lock()
+	f.filters = append(f.filters, filter)
+	f.mu.Unlock()
+	return yield(reports.CaseLine{Number: numPothole, Kind: dimos.KindRequest, Channel: dimos.ChannelPortal,
+		Category: "roads", Service: "TECH", Employee: "maria", Stage: dimos.StageRouted,
+		SubmittedAt: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)})
+}
+
+func (f *fakeFileReports) last() reports.Filter {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.filters[len(f.filters)-1]
+}
+
+func withFileReports(f *fakeFileReports) func(*Config) { return func(cfg *Config) { cfg.Reports = f } }
+
+func TestReportExportXLSX(t *testing.T) {
+	src := &fakeFileReports{}
+	h := newHarness(t, withFileReports(src))
+	b := h.signedIn(t, "eleni")
+	p := b.get(t, "/console/reports/export.xlsx?from=2026-03-02&to=2026-03-29&category=roads&channel=portal&kind=request")
+	wantStatus(t, p, http.StatusOK)
+	if ct := p.Header.Get("Content-Type"); ct != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if cd := p.Header.Get("Content-Disposition"); cd != `attachment; filename="report-20260302-20260329.xlsx"` {
+		t.Errorf("Content-Disposition %q", cd)
+	}
+	f, err := excelize.OpenReader(strings.NewReader(p.Body))
+	if err != nil {
+		t.Fatalf("not a workbook: %v", err)
+	}
+	defer f.Close()
+	if got, _ := f.GetCellValue("Υπηρεσίες", "B2"); got != "Τεχνικές Υπηρεσίες" {
+		t.Errorf("Υπηρεσίες!B2 = %q", got)
+	}
+	if got, _ := f.GetCellValue("Υποθέσεις", "A2"); got != numPothole {
+		t.Errorf("Υποθέσεις!A2 = %q", got)
+	}
+
+	// The filter went to the source as asked: the days in Athens, to inclusive.
+	got := src.last()
+	athensDay := func(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, athens) }
+	if !got.From.Equal(athensDay(2)) || !got.To.Equal(athensDay(30)) || got.Category != "roads" ||
+		got.Channel != dimos.ChannelPortal || got.Kind != dimos.KindRequest || got.ServiceID != 0 {
+		t.Errorf("filter %+v", got)
+	}
+
+	// Audited: who exported what.
+	e := h.audit.entries[len(h.audit.entries)-1]
+	if e.Action != "report.export" || e.EmployeeID != idEleni ||
+		e.Detail != "format=xlsx from=2026-03-02 to=2026-03-29 category=roads channel=portal kind=request cases=1" {
+		t.Errorf("audit %+v", e)
+	}
+}
+
+func TestReportExportCSV(t *testing.T) {
+	src := &fakeFileReports{}
+	h := newHarness(t, withFileReports(src))
+	b := h.signedIn(t, "eleni")
+	p := b.get(t, "/console/reports/export.csv?from=2026-03-02&to=2026-03-08&service=CLEAN")
+	wantStatus(t, p, http.StatusOK)
+	if ct := p.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if cd := p.Header.Get("Content-Disposition"); cd != `attachment; filename="report-20260302-20260308.csv"` {
+		t.Errorf("Content-Disposition %q", cd)
+	}
+	if !strings.HasPrefix(p.Body, "\uFEFF") {
+		t.Error("no byte order mark")
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(p.Body, "\uFEFF"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0][0] != "Αριθμός" || rows[1][0] != numPothole || rows[1][7] != "2026-03-02 11:00" {
+		t.Errorf("rows %q", rows)
+	}
+	if got := src.last().ServiceID; got != svcCleaning {
+		t.Errorf("service code CLEAN went to the source as %d, want %d", got, svcCleaning)
+	}
+	if e := h.audit.entries[len(h.audit.entries)-1]; e.Action != "report.export" || !strings.HasPrefix(e.Detail, "format=csv ") {
+		t.Errorf("audit %+v", e)
+	}
+}
+
+// A director's report covers their own service, whatever the query names.
+func TestReportDirectorOwnServiceOnly(t *testing.T) {
+	src := &fakeFileReports{}
+	h := newHarness(t, withFileReports(src))
+	b := h.signedIn(t, "dimitra")
+	for _, path := range []string{"/console/reports/export.csv", "/console/reports/export.csv?service=2",
+		"/console/reports/export.xlsx?service=CLEAN", "/console/reports/charts/median.png?service=CLEAN"} {
+		p := b.get(t, path)
+		wantStatus(t, p, http.StatusOK)
+		if got := src.last().ServiceID; got != svcTechnical {
+			t.Errorf("%s: the director's report covered service %d, want their own %d", path, got, svcTechnical)
+		}
+	}
+}
+
+func TestReportDefaultPeriod(t *testing.T) {
+	src := &fakeFileReports{}
+	h := newHarness(t, withFileReports(src))
+	wantStatus(t, h.signedIn(t, "eleni").get(t, "/console/reports/export.csv"), http.StatusOK)
+	// The harness's clock is 2 March 2026 12:00 UTC: the four weeks up to that day.
+	got := src.last()
+	if want := time.Date(2026, 2, 3, 0, 0, 0, 0, athens); !got.From.Equal(want) {
+		t.Errorf("from %v, want %v", got.From, want)
+	}
+	if want := time.Date(2026, 3, 3, 0, 0, 0, 0, athens); !got.To.Equal(want) {
+		t.Errorf("to %v, want %v", got.To, want)
+	}
+}
+
+func TestReportBadQuery(t *testing.T) {
+	src := &fakeFileReports{}
+	h := newHarness(t, withFileReports(src))
+	b := h.signedIn(t, "eleni")
+	for _, tc := range []struct {
+		query  string
+		fields []string
+	}{
+		{"from=2026-13-01", []string{"from"}},
+		{"from=02/03/2026&to=yesterday", []string{"from", "to"}},
+		{"from=2026-03-10&to=2026-03-01", []string{"to"}},
+		{"service=NOSUCH", []string{"service"}},
+		{"channel=fax&kind=praise", []string{"channel", "kind"}},
+		{"category=roads;drop", []string{"category"}},
+	} {
+		for _, path := range []string{"/console/reports/export.xlsx", "/console/reports/export.csv", "/console/reports/charts/trend.svg"} {
+			p := b.get(t, path+"?"+tc.query)
+			wantStatus(t, p, http.StatusBadRequest)
+			for _, field := range tc.fields {
+				// Named in Greek and in English.
+				if !strings.Contains(p.Body, "Πεδίο «"+field+"»") || !strings.Contains(p.Body, "Field '"+field+"'") {
+					t.Errorf("%s?%s: the answer does not name %s in both languages:\n%s", path, tc.query, field, p.Body)
+				}
+			}
+		}
+	}
+	wantContains(t, b.get(t, "/console/reports/export.csv?from=2026-13-01"),
+		"Η ημερομηνία πρέπει να είναι της μορφής ΕΕΕΕ-ΜΜ-ΗΗ.", "The date must be in the form YYYY-MM-DD.")
+	if n := len(src.filters); n != 0 {
+		t.Errorf("a bad query reached the source %d times", n)
+	}
+}
+
+func TestReportCharts(t *testing.T) {
+	src := &fakeFileReports{}
+	h := newHarness(t, withFileReports(src))
+	b := h.signedIn(t, "eleni")
+	p := b.get(t, "/console/reports/charts/median.png?from=2026-03-02&to=2026-03-29")
+	wantStatus(t, p, http.StatusOK)
+	if ct := p.Header.Get("Content-Type"); ct != "image/png" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	img, err := png.Decode(bytes.NewReader([]byte(p.Body)))
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if img.Bounds().Dx() != reports.ChartWidth || img.Bounds().Dy() != reports.ChartHeight {
+		t.Errorf("PNG is %v", img.Bounds())
+	}
+	p = b.get(t, "/console/reports/charts/stages.svg")
+	wantStatus(t, p, http.StatusOK)
+	if ct := p.Header.Get("Content-Type"); ct != "image/svg+xml" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	wantContains(t, p, "<svg", "Τεχνικές Υπηρεσίες", "Στον διευθυντή της υπηρεσίας")
+	// In English for a reader who chose it.
+	b.get(t, "/console/lang/en")
+	wantContains(t, b.get(t, "/console/reports/charts/target.svg"), "Technical Services (50%)")
+
+	for _, name := range []string{"pie.png", "median.gif", "median"} {
+		wantStatus(t, b.get(t, "/console/reports/charts/"+name), http.StatusNotFound)
+	}
+}
+
+func TestReportUnavailable(t *testing.T) {
+	h := newHarness(t)
+	b := h.signedIn(t, "eleni")
+	for _, path := range []string{"/console/reports/export.xlsx", "/console/reports/export.csv", "/console/reports/charts/median.png"} {
+		wantStatus(t, b.get(t, path), http.StatusServiceUnavailable)
+	}
+}
