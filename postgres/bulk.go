@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +20,7 @@ import (
 type BulkOptions struct {
 	Cases     int           // how many cases
 	BatchSize int           // cases per transaction; memory is bounded by it (default 5000)
+	Workers   int           // batches written at once (default 2)
 	Now       time.Time     // the end of the history (default db.Now())
 	Span      time.Duration // how far back the history reaches (default two years)
 	Seed      uint64        // the random seed: the same seed generates the same cases
@@ -51,6 +53,9 @@ func (db *DB) SeedCases(ctx context.Context, o BulkOptions) (BulkResult, error) 
 	if o.BatchSize <= 0 {
 		o.BatchSize = 5000
 	}
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
 	if o.Now.IsZero() {
 		o.Now = db.Now()
 	}
@@ -72,7 +77,49 @@ func (db *DB) SeedCases(ctx context.Context, o BulkOptions) (BulkResult, error) 
 	g := &generator{r: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)), org: org, now: o.Now.UTC().Truncate(time.Microsecond)}
 	start := g.now.Add(-o.Span)
 	step := float64(o.Span) / float64(o.Cases)
-	for done := 0; done < o.Cases; {
+	// One goroutine generates and numbers the batches in order; o.Workers write
+	// them at once, each in its own transaction, so that PostgreSQL computes the
+	// search vectors of several batches on several cores.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan *bulkBatch, o.Workers)
+	var mu sync.Mutex
+	var firstErr error
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = fmt.Errorf("seed cases: %w", err)
+			cancel()
+		}
+	}
+	var wg sync.WaitGroup
+	for range o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				if err := db.copyBulkBatch(ctx, b, super); err != nil {
+					fail(err)
+					return
+				}
+				mu.Lock()
+				for _, c := range b.cases {
+					res.Cases++
+					res.Events += len(c.events)
+					res.Timings += len(c.timings)
+					if !c.stage.Terminal() {
+						res.Open++
+					}
+				}
+				if o.Progress != nil {
+					o.Progress(len(b.cases))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for done := 0; done < o.Cases && ctx.Err() == nil; {
 		n := min(o.BatchSize, o.Cases-done)
 		b := &bulkBatch{}
 		for i := range n {
@@ -80,21 +127,20 @@ func (db *DB) SeedCases(ctx context.Context, o BulkOptions) (BulkResult, error) 
 			at := start.Add(time.Duration(step * (float64(done+i) + g.r.Float64())))
 			b.cases = append(b.cases, g.newCase(at.Truncate(time.Microsecond)))
 		}
-		if err := db.writeBulkBatch(ctx, b, super); err != nil {
-			return res, fmt.Errorf("seed cases: %w", err)
+		if err := db.numberBulkBatch(ctx, b); err != nil {
+			fail(err)
+			break
 		}
-		for _, c := range b.cases {
-			res.Cases++
-			res.Events += len(c.events)
-			res.Timings += len(c.timings)
-			if !c.stage.Terminal() {
-				res.Open++
-			}
+		select {
+		case batches <- b:
+		case <-ctx.Done():
 		}
 		done += n
-		if o.Progress != nil {
-			o.Progress(n)
-		}
+	}
+	close(batches)
+	wg.Wait()
+	if firstErr != nil {
+		return res, firstErr
 	}
 	if _, err := db.Pool.Exec(ctx, `ANALYZE cases, case_events, stage_timings`); err != nil {
 		return res, fmt.Errorf("seed cases: analyze: %w", err)
@@ -184,9 +230,11 @@ type bulkBatch struct {
 	cases []*genCase
 }
 
-// writeBulkBatch numbers the batch's cases from the counters, takes their ids from
-// the sequence and copies cases, events and timings in one transaction.
-func (db *DB) writeBulkBatch(ctx context.Context, b *bulkBatch, super bool) error {
+// numberBulkBatch numbers the batch's cases from the counters and takes their ids
+// from the sequence. It commits at once, so that the batches are numbered in the
+// order of their submission times whatever order they are written in; a batch that
+// then fails to be written leaves a gap in the numbers.
+func (db *DB) numberBulkBatch(ctx context.Context, b *bulkBatch) error {
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		// Numbers: reserve a run per year from the counter, as SubmitCase does one by one.
 		perYear := map[int]int{}
@@ -225,6 +273,13 @@ func (db *DB) writeBulkBatch(ctx context.Context, b *bulkBatch, super bool) erro
 				c.protocol = "Π-" + c.number
 			}
 		}
+		return nil
+	})
+}
+
+// copyBulkBatch copies a numbered batch's cases, events and timings in one transaction.
+func (db *DB) copyBulkBatch(ctx context.Context, b *bulkBatch, super bool) error {
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if super {
 			if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
 				return err
