@@ -183,7 +183,7 @@ func (a *actor) submitOpen311(ctx context.Context, category string) (string, err
 }
 
 func (a *actor) post(ctx context.Context, path, contentType string, body []byte) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.g.cfg.BaseURL+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, "", err
 	}
@@ -198,7 +198,7 @@ func (a *actor) post(ctx context.Context, path, contentType string, body []byte)
 }
 
 func (a *actor) expectStatus(ctx context.Context, number, want string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.g.cfg.BaseURL+"/api/v1/cases/"+number+"/status", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/api/v1/cases/"+number+"/status", nil)
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (a *actor) call(ctx context.Context, category string) (string, error) {
 		{"Digits": {"4"}},       // review: submit
 		{"Digits": {"1"}},       // call me back
 	}
-	next := a.g.cfg.BaseURL + "/ivr/voice"
+	next := a.base + "/ivr/voice"
 	var said []string
 	var last twiml
 	for i, form := range steps {
@@ -288,9 +288,9 @@ func (a *actor) call(ctx context.Context, category string) (string, error) {
 		switch {
 		case i == len(steps)-1:
 		case len(t.Record) > 0 && steps[i+1].Has("RecordingUrl"):
-			next = t.Record[0].Action
+			next = a.local(t.Record[0].Action)
 		case len(t.Gather) > 0:
-			next = t.Gather[0].Action
+			next = a.local(t.Gather[0].Action)
 		default:
 			return "", fmt.Errorf("webhook %d gave no way on: %v", i, t.Say)
 		}
@@ -300,6 +300,17 @@ func (a *actor) call(ctx context.Context, category string) (string, error) {
 		return "", fmt.Errorf("the call ended without a case number: %v", said)
 	}
 	return strings.ReplaceAll(m[1], " ", "") + "-" + strings.ReplaceAll(m[2], " ", ""), nil
+}
+
+// local points an action URL of the phone line at the console this actor drives:
+// the actions name DIMOS_IVR_PUBLIC_URL, which a provider reaches through the
+// municipality's front door and a load generator need not.
+func (a *actor) local(action string) string {
+	u, err := url.Parse(action)
+	if err != nil {
+		return action
+	}
+	return a.base + u.RequestURI()
 }
 
 var topicItem = regexp.MustCompile(`(\d+)\.?\s*$`)

@@ -22,7 +22,9 @@ import (
 
 // Config says what to drive and how hard.
 type Config struct {
-	BaseURL     string        // e.g. http://127.0.0.1:8080
+	// BaseURL is where dimos serves, e.g. http://127.0.0.1:8080; several consoles
+	// are given comma-separated, and each actor keeps to one of them.
+	BaseURL     string
 	Concurrency int           // lifecycles in flight at once
 	Cases       int           // stop after this many lifecycles (0: run for Duration)
 	Duration    time.Duration // stop starting lifecycles after this long
@@ -82,9 +84,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(cfg.Staff) == 0 {
 		return nil, errors.New("loadgen: no categories with staff to work them")
 	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	var bases []string
+	for _, u := range strings.Split(cfg.BaseURL, ",") {
+		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
+			bases = append(bases, u)
+		}
+	}
+	if len(bases) == 0 {
+		return nil, errors.New("loadgen: no URL to drive")
+	}
+	cfg.BaseURL = bases[0]
 	rec := NewRecorder()
-	g := &gen{cfg: cfg, rec: rec, categories: sortedKeys(cfg.Staff)}
+	g := &gen{cfg: cfg, rec: rec, categories: sortedKeys(cfg.Staff), bases: bases}
 	names, err := g.categoryNames(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
@@ -159,6 +170,7 @@ type gen struct {
 	cfg        Config
 	rec        *Recorder
 	categories []string
+	bases      []string          // the consoles, one per actor in turn
 	recBase    string            // where the phone recordings are served
 	names      map[string]string // Greek category names, as the phone menu says them
 }
@@ -206,6 +218,7 @@ func silentWAV() []byte {
 // service's director and a clerk take it to completion, then the next.
 type actor struct {
 	g        *gen
+	base     string // the console this actor uses
 	r        *rand.Rand
 	citizen  *http.Client
 	browsers map[string]*browser // staff signed in, by username
@@ -213,7 +226,7 @@ type actor struct {
 }
 
 func (g *gen) newActor(id uint64) *actor {
-	return &actor{g: g, r: rand.New(rand.NewPCG(id, uint64(time.Now().UnixNano()))),
+	return &actor{g: g, base: g.bases[int(id)%len(g.bases)], r: rand.New(rand.NewPCG(id, uint64(time.Now().UnixNano()))),
 		citizen: &http.Client{Timeout: g.cfg.Timeout}, browsers: map[string]*browser{}}
 }
 
@@ -347,7 +360,7 @@ func (a *actor) browser(ctx context.Context, username string) (*browser, error) 
 	if b := a.browsers[username]; b != nil {
 		return b, nil
 	}
-	b := newBrowser(a.g.cfg.BaseURL, a.g.cfg.Timeout)
+	b := newBrowser(a.base, a.g.cfg.Timeout)
 	if err := a.timed("console.signin", func() error { return b.signIn(ctx, username, a.g.cfg.Password) }); err != nil {
 		return nil, err
 	}
