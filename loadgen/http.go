@@ -327,6 +327,43 @@ func topicDigit(t twiml, name string) (string, bool) {
 	return "", false
 }
 
+// phoneMenu calls once to hear which categories the phone menu offers for
+// complaints (it names only the first few), and keeps those with staff.
+func (g *gen) phoneMenu(ctx context.Context) ([]string, error) {
+	a := g.newActor(1 << 40)
+	a.base = g.bases[0]
+	sid := fmt.Sprintf("CA%032x", a.r.Uint64())
+	next := a.base + "/ivr/voice"
+	var t twiml
+	for _, digits := range []string{"", "2", "2"} {
+		form := url.Values{"CallSid": {sid}, "From": {"+306900000000"}, "To": {"+302841000000"}}
+		if digits != "" {
+			form.Set("Digits", digits)
+		}
+		resp, err := http.Post(next, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+		if err != nil {
+			return nil, err
+		}
+		t = twiml{}
+		err = xml.NewDecoder(resp.Body).Decode(&t)
+		resp.Body.Close()
+		if err != nil || len(t.Gather) == 0 {
+			return nil, fmt.Errorf("phone menu: %v", err)
+		}
+		next = a.local(t.Gather[0].Action)
+	}
+	var offered []string
+	for _, code := range g.categories {
+		if _, ok := topicDigit(t, g.names[code]); ok {
+			offered = append(offered, code)
+		}
+	}
+	if len(offered) == 0 {
+		return nil, errors.New("the phone menu offers none of the categories with staff")
+	}
+	return offered, nil
+}
+
 // categoryNames reads the Greek name of every category from the citizen API.
 func (g *gen) categoryNames(ctx context.Context) (map[string]string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.cfg.BaseURL+"/api/v1/categories", nil)

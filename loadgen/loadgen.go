@@ -101,6 +101,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
 	g.names = names
+	if cfg.Mix.IVR > 0 {
+		if g.phoneCategories, err = g.phoneMenu(ctx); err != nil {
+			return nil, fmt.Errorf("loadgen: %w", err)
+		}
+	}
 	recordings, err := g.serveRecordings()
 	if err != nil {
 		return nil, err
@@ -173,6 +178,8 @@ type gen struct {
 	bases      []string          // the consoles, one per actor in turn
 	recBase    string            // where the phone recordings are served
 	names      map[string]string // Greek category names, as the phone menu says them
+	// phoneCategories are the categories with staff that the phone menu offers.
+	phoneCategories []string
 }
 
 // serveRecordings serves a short WAV for the IVR cases' recordings on loopback, so
@@ -222,13 +229,17 @@ type actor struct {
 	r        *rand.Rand
 	citizen  *http.Client
 	browsers map[string]*browser // staff signed in, by username
-	seq      int
+	// phoneCase is set while the lifecycle's case came by phone.
+	phoneCase bool
+	seq       int
 }
 
 func (g *gen) newActor(id uint64) *actor {
 	return &actor{g: g, base: g.bases[int(id)%len(g.bases)], r: rand.New(rand.NewPCG(id, uint64(time.Now().UnixNano()))),
 		citizen: &http.Client{Timeout: g.cfg.Timeout}, browsers: map[string]*browser{}}
 }
+
+func (a *actor) pick(s []string) string { return s[a.r.IntN(len(s))] }
 
 // timed runs op and records it.
 func (a *actor) timed(op string, f func() error) error {
@@ -244,27 +255,34 @@ func (a *actor) timed(op string, f func() error) error {
 // lifecycle is one case from its filing to its completion.
 func (a *actor) lifecycle(ctx context.Context) error {
 	began := time.Now()
-	category := a.g.categories[a.r.IntN(len(a.g.categories))]
-	team := a.g.cfg.Staff[category]
-	var number string
+	a.phoneCase = false
+	var number, category string
 	var err error
 	m := a.g.cfg.Mix
 	switch x := a.r.Float64() * (m.Portal + m.Open311 + m.IVR); {
 	case x < m.Portal:
+		category = a.pick(a.g.categories)
 		err = a.timed("portal.submit", func() error { number, err = a.submitPortal(ctx, category); return err })
 	case x < m.Portal+m.Open311:
+		category = a.pick(a.g.categories)
 		err = a.timed("open311.submit", func() error { number, err = a.submitOpen311(ctx, category); return err })
 	default:
+		category = a.pick(a.g.phoneCategories)
+		a.phoneCase = true
 		err = a.timed("ivr.call", func() error { number, err = a.call(ctx, category); return err })
 	}
 	if err != nil {
 		return err
 	}
-	if err := a.work(ctx, number, team); err != nil {
+	if err := a.work(ctx, number, a.g.cfg.Staff[category]); err != nil {
 		return err
 	}
-	if err := a.timed("portal.status", func() error { return a.expectStatus(ctx, number, "completed") }); err != nil {
-		return err
+	// A caller the municipality does not know files anonymously, and an anonymous
+	// case cannot be tracked by its number; the others must read completed.
+	if !a.phoneCase {
+		if err := a.timed("portal.status", func() error { return a.expectStatus(ctx, number, "completed") }); err != nil {
+			return err
+		}
 	}
 	a.g.rec.Observe("lifecycle", time.Since(began), nil)
 	return nil
