@@ -89,11 +89,19 @@ func (b *browser) signIn(ctx context.Context, username, password string) error {
 // workflow took it.
 func (b *browser) decide(ctx context.Context, number, name, page string, fields map[string]string) error {
 	code, body, err := b.postForm(ctx, "/console/cases/"+number+"/"+name, page, fields)
-	if err == nil && code != http.StatusSeeOther {
-		err = fmt.Errorf("%s of %s answered %d: %s", name, number, code, excerpt(body))
+	switch {
+	case err != nil:
+		return err
+	case code == http.StatusConflict:
+		return fmt.Errorf("%s of %s: %w: %s", name, number, errConflict, excerpt(body))
+	case code != http.StatusSeeOther:
+		return fmt.Errorf("%s of %s answered %d: %s", name, number, code, excerpt(body))
 	}
-	return err
+	return nil
 }
+
+// errConflict is the console's 409: the workflow refused the decision in its state.
+var errConflict = errors.New("refused by the workflow (409)")
 
 // excerpt is the start of an error page's main text, for the first-error line.
 func excerpt(body string) string {

@@ -321,10 +321,20 @@ func (a *actor) work(ctx context.Context, number string, team Team) error {
 	if !ok {
 		return fmt.Errorf("the assignment form of %s does not list %s", number, clerk.FullName)
 	}
-	if err := a.timed("console.assign", func() error {
+	assign := func() error {
 		return director.decide(ctx, number, "assign", page, map[string]string{"employee": employee})
-	}); err != nil {
-		return err
+	}
+	if err := a.timed("console.assign", assign); err != nil {
+		// The page can offer the form a moment before the workflow has taken in its
+		// own routing, and the workflow then refuses with 409; a director would click
+		// again. Counted apart, so the report shows how often it happens.
+		if !errors.Is(err, errConflict) {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+		if err := a.timed("console.assign.again", assign); err != nil {
+			return err
+		}
 	}
 	worker, err := a.browser(ctx, clerk.Username)
 	if err != nil {
