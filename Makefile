@@ -71,9 +71,15 @@ $(STATICCHECK):
 $(WORKFLOWCHECK):
 	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
-## bench: benchmarks (never part of make test)
+BENCH_TIMEOUT ?= 3h
+
+## bench: benchmarks (never part of make test). cmd/dimos measures intake and whole
+## lifecycles next to the bare rates of the same embedded Temporal server, and the
+## console's queries at 10k and DIMOS_BENCH_LARGE (1M) cases, in databases seeded
+## once and kept (dimos_bench_*); see BENCHMARKS.md
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout $(BENCH_TIMEOUT) ./cmd/dimos/
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/cmd/dimos$$')
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -28,7 +28,23 @@ func (db *DB) SearchCases(ctx context.Context, q string, scope dimos.SearchScope
 		return nil, nil
 	}
 	number, _ := dimos.ParseCaseNumber(q)
-	rows, err := db.Pool.Query(ctx, `
+	rows, err := db.Pool.Query(ctx, searchSQL, q, number, scope.All, scope.ServiceID, scope.EmployeeID, limit, headlineOptions)
+	if err != nil {
+		return nil, fmt.Errorf("search cases: %w", err)
+	}
+	hits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dimos.SearchHit, error) {
+		var h dimos.SearchHit
+		err := r.Scan(&h.Number, &h.Subject, &h.Status, &h.Stage, &h.CategoryCode, &h.SubmittedAt, &h.Rank, &h.Headline)
+		return h, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search cases: %w", err)
+	}
+	return hits, nil
+}
+
+// searchSQL is the query of SearchCases; benchmarks explain it.
+const searchSQL = `
 		WITH query AS (SELECT websearch_to_tsquery('greek', $1) AS tsq),
 		found AS (
 			SELECT c.id, c.number, c.subject, c.status, c.stage, c.category_code, c.submitted_at, c.body,
@@ -45,18 +61,4 @@ func (db *DB) SearchCases(ctx context.Context, q string, scope dimos.SearchScope
 				  WHERE e.case_id = f.id AND e.type IN ('comment', 'citizen_comment') AND e.body <> '')),
 				query.tsq, $7)
 		FROM found f, query
-		ORDER BY f.exact DESC, f.rank DESC, f.submitted_at DESC, f.id DESC`,
-		q, number, scope.All, scope.ServiceID, scope.EmployeeID, limit, headlineOptions)
-	if err != nil {
-		return nil, fmt.Errorf("search cases: %w", err)
-	}
-	hits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dimos.SearchHit, error) {
-		var h dimos.SearchHit
-		err := r.Scan(&h.Number, &h.Subject, &h.Status, &h.Stage, &h.CategoryCode, &h.SubmittedAt, &h.Rank, &h.Headline)
-		return h, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("search cases: %w", err)
-	}
-	return hits, nil
-}
+		ORDER BY f.exact DESC, f.rank DESC, f.submitted_at DESC, f.id DESC`

@@ -4,8 +4,9 @@
 //	dimos worker    the Temporal worker (case workflows and activities)
 //	dimos console   the HTTP server: staff console and citizen API
 //	dimos migrate   apply database migrations and exit
-//	dimos seed      load the demo municipality and exit
+//	dimos seed      load the demo municipality (and --cases N historic cases) and exit
 //	dimos report    write a delay report as Excel or CSV and exit
+//	dimos loadgen   drive a running dimos with citizens and staff, and measure it
 //
 // Configuration comes from environment variables, listed in the README.
 package main
@@ -23,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -37,7 +39,9 @@ commands:
   worker    run the Temporal worker
   console   run the HTTP server (staff console and citizen API)
   migrate   apply database migrations
-  seed      load the demo municipality (services, staff, categories)
+  seed      load the demo municipality (services, staff, categories);
+            --cases N also generates N historic cases for scale tests
+  loadgen   drive a running dimos through its public channels and the console (--help)
   targets   change a category's clocks; its open cases follow (--category, --assign, …)
   protocol-sim  serve a simulator of the municipality's protocol registry (--addr, --token)
   report    write a delay report: --from DATE --to DATE --format xlsx|csv --out FILE
@@ -68,7 +72,9 @@ func main() {
 	case "migrate":
 		err = runMigrate(ctx, cfg, log)
 	case "seed":
-		err = runSeed(ctx, cfg, log)
+		err = runSeed(ctx, cfg, log, args)
+	case "loadgen":
+		err = runLoadgen(ctx, cfg, log, args)
 	case "targets":
 		err = runTargets(ctx, cfg, log, args)
 	case "protocol-sim":
@@ -104,7 +110,14 @@ func runMigrate(ctx context.Context, cfg config, log *slog.Logger) error {
 	return nil
 }
 
-func runSeed(ctx context.Context, cfg config, log *slog.Logger) error {
+func runSeed(ctx context.Context, cfg config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	cases := fs.Int("cases", 0, "also generate this many historic cases over the past two years")
+	batch := fs.Int("batch", 5000, "cases per transaction")
+	seed := fs.Uint64("seed", 1, "random seed of the generated cases")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	db, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -114,6 +127,32 @@ func runSeed(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("demo municipality loaded")
+	if *cases <= 0 {
+		return nil
+	}
+	return seedCases(ctx, db, log, postgres.BulkOptions{Cases: *cases, BatchSize: *batch, Seed: *seed})
+}
+
+// seedCases generates historic cases with a progress bar on the terminal.
+func seedCases(ctx context.Context, db *postgres.DB, log *slog.Logger, o postgres.BulkOptions) error {
+	bar := progressbar.NewOptions(o.Cases, progressbar.OptionSetDescription("cases"),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("cases"),
+		progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }))
+	o.Progress = func(n int) { bar.Add(n) } //nolint:errcheck // a progress bar that cannot draw is no error
+	began := time.Now()
+	res, err := db.SeedCases(ctx, o)
+	if err != nil {
+		return err
+	}
+	// COPY bypasses the per-transition rollups of the delay reports: rebuild them so
+	// that reports cover the generated history.
+	if err := db.RebuildRollups(ctx); err != nil {
+		return fmt.Errorf("rebuild the reports' rollups: %w", err)
+	}
+	log.Info("historic cases generated", "cases", res.Cases, "open", res.Open, "events", res.Events,
+		"stage_timings", res.Timings, "took", time.Since(began).Round(time.Millisecond),
+		"cases_per_s", int(float64(res.Cases)/time.Since(began).Seconds()))
 	return nil
 }
 

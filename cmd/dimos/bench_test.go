@@ -1,0 +1,511 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/workflow"
+
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"dimos"
+	"dimos/loadgen"
+	"dimos/postgres"
+	"dimos/postgres/pgtest"
+	"dimos/temporalserver"
+)
+
+// The benchmarks of `make bench` (never of `make test`). They share one embedded
+// Temporal server, persisting to SQLite as `dimos dev` does, and one dimos wired as
+// `dimos dev` wires it, so that each figure stands next to the bare rate of the very
+// server it ran on. Each benchmark is one measurement of a fixed size (run them with
+// -benchtime=1x); TestMain prints the comparisons at the end.
+//
+//	DIMOS_BENCH_INTAKE     cases POSTed by BenchmarkIntake (2000)
+//	DIMOS_BENCH_LIFECYCLES lifecycles of BenchmarkLifecycle (300)
+//	DIMOS_BENCH_LARGE      cases of the large query database (1000000)
+//	DIMOS_BENCH_CONCURRENCY clients at once (32)
+
+func benchInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// benchEnv is the server and the app the benchmarks share.
+type benchEnv struct {
+	srv   *temporalserver.Server
+	tc    client.Client
+	db    *postgres.DB
+	base  string
+	close []func()
+}
+
+var (
+	benchOnce   sync.Once
+	sharedBench *benchEnv
+	benchErr    error
+	results     benchResults
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	results.print()
+	if sharedBench != nil {
+		for i := len(sharedBench.close) - 1; i >= 0; i-- {
+			sharedBench.close[i]()
+		}
+	}
+	os.Exit(code)
+}
+
+func benchSetup(b *testing.B) *benchEnv {
+	b.Helper()
+	benchOnce.Do(func() { sharedBench, benchErr = startBenchEnv() })
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return sharedBench
+}
+
+func startBenchEnv() (*benchEnv, error) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	e := &benchEnv{}
+	dir, err := os.MkdirTemp("", "dimos-bench-")
+	if err != nil {
+		return nil, err
+	}
+	e.close = append(e.close, func() { os.RemoveAll(dir) })
+	e.srv, err = temporalserver.Start(ctx, temporalserver.Options{DataDir: dir, UIPort: -1, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	e.close = append(e.close, func() { e.srv.Stop() }) //nolint:errcheck
+	dsn, err := postgres.WithDatabase(pgtest.ServerURL(), fmt.Sprintf("dimos_bench_app_%d", os.Getpid()))
+	if err != nil {
+		return nil, err
+	}
+	e.close = append(e.close, func() { postgres.DropDatabase(context.Background(), dsn) }) //nolint:errcheck
+	// The defaults dimos runs with, the starter's 5 s sweep included.
+	cfg, err := loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.DatabaseURL = dsn
+	if e.db, err = openDatabase(ctx, cfg, log); err != nil {
+		return nil, err
+	}
+	e.close = append(e.close, e.db.Close)
+	if err := e.db.SeedDemo(ctx); err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	e.close = append(e.close, cancel)
+	sims, err := startDevSimulators(sctx, &cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	e.close = append(e.close, sims.close)
+	out, err := connectOutside(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if e.tc, err = dialTemporal(e.srv.FrontendAddr(), cfg.TemporalNamespace, log); err != nil {
+		return nil, err
+	}
+	e.close = append(e.close, e.tc.Close)
+	w, err := startWorker(e.tc, e.db, out, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	e.close = append(e.close, w.Stop)
+	bare := sdkworker.New(e.tc, bareQueue, sdkworker.Options{})
+	bare.RegisterWorkflow(bareThreeActivities)
+	bare.RegisterActivity(bareActivity)
+	if err := bare.Start(); err != nil {
+		return nil, err
+	}
+	e.close = append(e.close, bare.Stop)
+	web, err := newWeb(cfg, e.db, e.tc, log)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); web.serveListener(sctx, ln) }() //nolint:errcheck
+	e.close = append(e.close, func() { cancel(); <-done })
+	e.base = "http://" + ln.Addr().String()
+	return e, nil
+}
+
+// The bare workflow: what the Temporal server does for three activities in a row,
+// with nothing of dimos around it.
+const bareQueue = "bench-bare"
+
+func bareThreeActivities(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	for i := range 3 {
+		if err := workflow.ExecuteActivity(ctx, bareActivity, i).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func bareActivity(context.Context, int) error { return nil }
+
+// hammer runs n calls of f from conc goroutines, records each latency under op and
+// returns the wall time.
+func hammer(n, conc int, rec *loadgen.Recorder, op string, f func(i int) error) (time.Duration, error) {
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	began := time.Now()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				t := time.Now()
+				err := f(i)
+				rec.Observe(op, time.Since(t), err)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return time.Since(began), err
+	}
+	return time.Since(began), nil
+}
+
+func statOf(rec *loadgen.Recorder, op string, elapsed time.Duration) loadgen.OpStats {
+	for _, s := range rec.Stats(elapsed) {
+		if s.Op == op {
+			return s
+		}
+	}
+	return loadgen.OpStats{Op: op}
+}
+
+// BenchmarkIntake: citizens POST cases to the intake API until every case has its
+// workflow, next to bare StartWorkflow calls on the same server, from as many clients.
+func BenchmarkIntake(b *testing.B) {
+	e := benchSetup(b)
+	n, conc := benchInt("DIMOS_BENCH_INTAKE", 2000), benchInt("DIMOS_BENCH_CONCURRENCY", 32)
+	ctx := context.Background()
+	for range b.N {
+		rec := loadgen.NewRecorder()
+		run := time.Now().UnixNano()
+		bareTook, err := hammer(n, conc, rec, "start", func(i int) error {
+			_, err := e.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID: fmt.Sprintf("bench-start-%d-%d", run, i), TaskQueue: "bench-nobody"}, "BenchNothing")
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := json.Marshal(map[string]any{"kind": "complaint", "category": "potholes",
+			"subject": "Λακκούβα στην οδό Ερμού", "text": "Μεγάλη λακκούβα μπροστά στο 12.",
+			"contact": map[string]string{"first_name": "Ελένη", "last_name": "Παππά", "email": "eleni@example.gr"}})
+		httpc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
+		began := time.Now()
+		_, err = hammer(n, conc, rec, "intake", func(int) error {
+			resp, err := httpc.Post(e.base+"/api/v1/cases", "application/json", bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				return fmt.Errorf("intake answered %d", resp.StatusCode)
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		// Accepted is not enough: the figure is cases whose workflow has started.
+		for {
+			var waiting int
+			if err := e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM cases WHERE workflow_started_at IS NULL`).Scan(&waiting); err != nil {
+				b.Fatal(err)
+			}
+			if waiting == 0 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		intakeTook := time.Since(began)
+		bare, intake := statOf(rec, "start", bareTook), statOf(rec, "intake", intakeTook)
+		bareRate, intakeRate := float64(n)/bareTook.Seconds(), float64(n)/intakeTook.Seconds()
+		b.ReportMetric(bareRate, "bare-starts/s")
+		b.ReportMetric(intakeRate, "cases/s")
+		b.ReportMetric(intakeRate/bareRate, "ratio")
+		results.add(benchRow{"intake (POST, workflow started)", n, conc, intakeRate, intake.P50, intake.P99})
+		results.add(benchRow{"bare StartWorkflow", n, conc, bareRate, bare.P50, bare.P99})
+		results.ratio("intake / bare start (target ≥ 0.8)", intakeRate/bareRate)
+		// Let the worker route what was filed, so the next benchmark starts on an
+		// idle worker rather than behind this one's backlog.
+		for {
+			var unrouted int
+			if err := e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM cases WHERE stage = 'received'`).Scan(&unrouted); err != nil {
+				b.Fatal(err)
+			}
+			if unrouted == 0 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// BenchmarkLifecycle: whole lifecycles through the app (loadgen: a case POSTed, the
+// director assigns it in the console, the clerk comments and completes it), next to
+// bare three-activity workflows on the same server.
+func BenchmarkLifecycle(b *testing.B) {
+	e := benchSetup(b)
+	n, conc := benchInt("DIMOS_BENCH_LIFECYCLES", 300), benchInt("DIMOS_BENCH_CONCURRENCY", 32)
+	ctx := context.Background()
+	for range b.N {
+		rec := loadgen.NewRecorder()
+		run := time.Now().UnixNano()
+		bareTook, err := hammer(n, conc, rec, "bare", func(i int) error {
+			r, err := e.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID: fmt.Sprintf("bench-bare-%d-%d", run, i), TaskQueue: bareQueue}, bareThreeActivities)
+			if err != nil {
+				return err
+			}
+			return r.Get(ctx, nil)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := loadgen.Run(ctx, loadgen.Config{BaseURL: e.base, Concurrency: conc, Cases: n,
+			Mix: loadgen.Mix{Portal: 1}, Staff: demoTeams(), Password: postgres.DemoPassword, Admin: "admin",
+			Jurisdiction: "dimos.example", Timeout: 3 * time.Minute})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Failed > 0 {
+			b.Fatalf("%d lifecycles failed; first: %s", res.Failed, res.FirstError)
+		}
+		res.Print(os.Stdout)
+		bare := statOf(rec, "bare", bareTook)
+		var life loadgen.OpStats
+		for _, s := range res.Stats {
+			if s.Op == "lifecycle" {
+				life = s
+			}
+		}
+		bareRate, lifeRate := float64(n)/bareTook.Seconds(), float64(res.Lifecycles)/res.Elapsed.Seconds()
+		b.ReportMetric(bareRate, "bare-workflows/s")
+		b.ReportMetric(lifeRate, "lifecycles/s")
+		b.ReportMetric(lifeRate/bareRate, "ratio")
+		results.add(benchRow{"case lifecycle (HTTP + console)", n, conc, lifeRate, life.P50, life.P99})
+		results.add(benchRow{"bare three-activity workflow", n, conc, bareRate, bare.P50, bare.P99})
+		results.ratio("lifecycle / bare three-activity (target ≥ 1.0)", lifeRate/bareRate)
+	}
+}
+
+// queryBench is one query a page runs, timed against a seeded database. The inbox
+// and the delay report join the table the same way: a name, a call, its plan.
+type queryBench struct {
+	name    string
+	run     func(ctx context.Context, db *postgres.DB, i int) error
+	explain func(ctx context.Context, db *postgres.DB) (string, error)
+}
+
+var searchTerms = []string{"λακκούβα", "φανάρι Κουνδούρου", "διαρροή νερού", "γερανοφόρο", "κάδος -ανακύκλωσης", "pothole"}
+
+// queryBenches are the console's queries. The scopes are a manager's (everything)
+// and a director's (one service, as the console gives directors).
+func queryBenches(techService int64) []queryBench {
+	return []queryBench{
+		{"search (all cases)",
+			func(ctx context.Context, db *postgres.DB, i int) error {
+				_, err := db.SearchCases(ctx, searchTerms[i%len(searchTerms)], dimos.SearchScope{All: true}, 50)
+				return err
+			},
+			func(ctx context.Context, db *postgres.DB) (string, error) {
+				return db.ExplainSearchCases(ctx, "λακκούβα", dimos.SearchScope{All: true}, 50)
+			}},
+		{"search (one service)",
+			func(ctx context.Context, db *postgres.DB, i int) error {
+				_, err := db.SearchCases(ctx, searchTerms[i%len(searchTerms)], dimos.SearchScope{ServiceID: techService}, 50)
+				return err
+			},
+			func(ctx context.Context, db *postgres.DB) (string, error) {
+				return db.ExplainSearchCases(ctx, "λακκούβα", dimos.SearchScope{ServiceID: techService}, 50)
+			}},
+	}
+}
+
+// BenchmarkQueries times the console's queries at 10k and at DIMOS_BENCH_LARGE cases.
+func BenchmarkQueries(b *testing.B) {
+	ctx := context.Background()
+	const iterations = 60
+	for range b.N {
+		byN := map[string]map[int]time.Duration{}
+		sizes := []int{10_000, benchInt("DIMOS_BENCH_LARGE", 1_000_000)}
+		for _, n := range sizes {
+			db := benchDatabase(b, n)
+			var tech int64
+			if err := db.Pool.QueryRow(ctx, `SELECT id FROM services WHERE code = 'tech'`).Scan(&tech); err != nil {
+				b.Fatal(err)
+			}
+			for _, q := range queryBenches(tech) {
+				rec := loadgen.NewRecorder()
+				for i := range 5 { // warm the cache as a running console has
+					q.run(ctx, db, i) //nolint:errcheck
+				}
+				for i := range iterations {
+					t := time.Now()
+					err := q.run(ctx, db, i)
+					rec.Observe(q.name, time.Since(t), err)
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				s := statOf(rec, q.name, 0)
+				results.add(benchRow{q.name, n, 1, 0, s.P50, s.P99})
+				if byN[q.name] == nil {
+					byN[q.name] = map[int]time.Duration{}
+				}
+				byN[q.name][n] = s.P99
+				plan, err := q.explain(ctx, db)
+				if err != nil {
+					b.Fatal(err)
+				}
+				fmt.Printf("\n--- EXPLAIN ANALYZE %s at %d cases\n%s\n", q.name, n, plan)
+			}
+			db.Close()
+		}
+		for name, p99 := range byN {
+			small, large := p99[sizes[0]], p99[sizes[1]]
+			if small > 0 {
+				results.ratio(fmt.Sprintf("%s p99@%d / p99@%d (target ≤ 2)", name, sizes[1], sizes[0]), float64(large)/float64(small))
+			}
+		}
+	}
+}
+
+// benchDatabase returns a database of n generated cases, kept between runs under a
+// name that carries n, the schema version and the generator's version, so that a
+// rerun reuses it and a change of either seeds afresh.
+func benchDatabase(b *testing.B, n int) *postgres.DB {
+	b.Helper()
+	ctx := context.Background()
+	schema, err := postgres.SchemaVersion()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dsn, err := postgres.WithDatabase(pgtest.ServerURL(), BenchDatabaseName(n, schema))
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := postgres.Open(ctx, dsn, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var have int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM cases`).Scan(&have); err != nil {
+		b.Fatal(err)
+	}
+	if have == n {
+		return db
+	}
+	if have != 0 { // an interrupted seeding: start again
+		db.Close()
+		if err := postgres.DropDatabase(ctx, dsn); err != nil {
+			b.Fatal(err)
+		}
+		return benchDatabase(b, n)
+	}
+	if err := db.SeedDemo(ctx); err != nil {
+		b.Fatal(err)
+	}
+	began := time.Now()
+	if _, err := db.SeedCases(ctx, postgres.BulkOptions{Cases: n, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("seeded %d cases into %s in %s\n", n, BenchDatabaseName(n, schema), time.Since(began).Round(time.Second))
+	return db
+}
+
+// BenchDatabaseName is the database of n generated cases at a schema version; seed
+// it ahead with DATABASE_URL=…/<name> dimos seed --cases n.
+func BenchDatabaseName(n, schema int) string {
+	return fmt.Sprintf("dimos_bench_%d_s%d_g%d", n, schema, postgres.BulkVersion)
+}
+
+// benchResults gathers every figure for one table at the end.
+type benchResults struct {
+	mu     sync.Mutex
+	rows   []benchRow
+	ratios []string
+}
+
+type benchRow struct {
+	what      string
+	n, conc   int
+	perSecond float64
+	p50, p99  time.Duration
+}
+
+func (r *benchResults) add(row benchRow) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rows = append(r.rows, row)
+}
+
+func (r *benchResults) ratio(what string, v float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ratios = append(r.ratios, fmt.Sprintf("%-60s %6.2f", what, v))
+}
+
+func (r *benchResults) print() {
+	if len(r.rows) == 0 {
+		return
+	}
+	fmt.Printf("\n%-36s %9s %5s %9s %10s %10s\n", "measure", "N", "conc", "per s", "p50", "p99")
+	for _, row := range r.rows {
+		rate := "-"
+		if row.perSecond > 0 {
+			rate = fmt.Sprintf("%.1f", row.perSecond)
+		}
+		fmt.Printf("%-36s %9d %5d %9s %10s %10s\n", row.what, row.n, row.conc, rate,
+			row.p50.Round(10*time.Microsecond), row.p99.Round(10*time.Microsecond))
+	}
+	fmt.Println()
+	for _, line := range r.ratios {
+		fmt.Println(line)
+	}
+}
