@@ -5,6 +5,7 @@
 //	dimos console   the HTTP server: staff console and citizen API
 //	dimos migrate   apply database migrations and exit
 //	dimos seed      load the demo municipality and exit
+//	dimos temporal  only the embedded Temporal server, as a process of its own
 //
 // Configuration comes from environment variables, listed in the README.
 package main
@@ -38,6 +39,7 @@ commands:
   migrate   apply database migrations
   seed      load the demo municipality (services, staff, categories)
   targets   change a category's clocks; its open cases follow (--category, --assign, …)
+  temporal  run only the embedded Temporal server (SQLite under DIMOS_DATA_DIR; --memory)
   protocol-sim  serve a simulator of the municipality's protocol registry (--addr, --token)
 `
 
@@ -69,6 +71,8 @@ func main() {
 		err = runSeed(ctx, cfg, log)
 	case "targets":
 		err = runTargets(ctx, cfg, log, args)
+	case "temporal":
+		err = runTemporal(ctx, cfg, log, args)
 	case "protocol-sim":
 		err = runProtocolSim(ctx, cfg, log, args)
 	case "help", "-h", "--help":
@@ -184,15 +188,9 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	}
 	address := cfg.TemporalAddress
 	if address == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return err
-		}
-		srv, err := temporalserver.Start(ctx, temporalserver.Options{
-			DataDir: filepath.Clean(cfg.DataDir), Memory: *memory, Port: cfg.EmbeddedPort,
-			UIPort: cfg.EmbeddedUIPort, Namespace: cfg.TemporalNamespace, Logger: log.With("component", "temporal-server"),
-		})
+		srv, err := startEmbeddedTemporal(ctx, cfg, *memory, log)
 		if err != nil {
-			return fmt.Errorf("embedded temporal server: %w", err)
+			return err
 		}
 		defer srv.Stop() //nolint:errcheck
 		address = srv.FrontendAddr()
@@ -233,6 +231,43 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	}
 	printDevBanner(cfg, address, sims)
 	return web.serve(ctx, cfg.HTTPAddr)
+}
+
+// startEmbeddedTemporal starts the Temporal server compiled into dimos on
+// DIMOS_TEMPORAL_PORT, persisting to SQLite under DIMOS_DATA_DIR unless memory.
+func startEmbeddedTemporal(ctx context.Context, cfg config, memory bool, log *slog.Logger) (*temporalserver.Server, error) {
+	if !memory {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, err
+		}
+	}
+	srv, err := temporalserver.Start(ctx, temporalserver.Options{
+		DataDir: filepath.Clean(cfg.DataDir), Memory: memory, Port: cfg.EmbeddedPort,
+		UIPort: cfg.EmbeddedUIPort, Namespace: cfg.TemporalNamespace, Logger: log.With("component", "temporal-server"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded temporal server: %w", err)
+	}
+	return srv, nil
+}
+
+// runTemporal runs only the embedded Temporal server, as a process of its own, until
+// it is told to stop; the worker and console processes reach it at TEMPORAL_ADDRESS.
+// Its workflows survive a restart on the same DIMOS_DATA_DIR, which is how the fault
+// tests (chaos/) stop Temporal in the middle of intake and start it again.
+func runTemporal(ctx context.Context, cfg config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("temporal", flag.ContinueOnError)
+	memory := fs.Bool("memory", false, "keep the server's data in memory only")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	srv, err := startEmbeddedTemporal(ctx, cfg, *memory, log)
+	if err != nil {
+		return err
+	}
+	log.Info("temporal server running", "frontend", srv.FrontendAddr(), "namespace", srv.Namespace(), "ui", srv.UIURL(), "data", cfg.DataDir)
+	<-ctx.Done()
+	return srv.Stop()
 }
 
 func printDevBanner(cfg config, temporalAddr string, sims *devSimulators) {
