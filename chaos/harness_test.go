@@ -120,9 +120,6 @@ func (p *proc) start() {
 // kill ends the process at once, as a crash or kill -9 would.
 func (p *proc) kill() { p.signal(syscall.SIGKILL) }
 
-// stop asks the process to stop (SIGTERM), as an operator would.
-func (p *proc) stop() { p.signal(syscall.SIGTERM) }
-
 func (p *proc) signal(sig syscall.Signal) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
