@@ -10,7 +10,7 @@ STATICCHECK_VERSION   := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
 TEST_TIMEOUT  ?= 14m
 
-.PHONY: run build test deps lint vet tools bench fmt compose-check clean record-histories fuzz vendor-js
+.PHONY: run build test deps lint vet tools bench fmt compose-check clean record-histories fuzz vendor-js chaos
 
 ## run: build, migrate, load the demo municipality and serve everything (embedded Temporal)
 run: build
@@ -54,6 +54,12 @@ fuzz:
 	  done; \
 	done
 
+## chaos: fault tests: build bin/dimos, run its processes, kill -9 the worker, stop
+## Temporal during intake, crash a private PostgreSQL, take the protocol registry and
+## the mail server down; every case must complete, nothing sent twice (chaos/)
+chaos:
+	$(GO) test -tags chaos -count=1 -timeout 20m -v ./chaos/
+
 ## lint: go vet, staticcheck and workflowcheck (non-deterministic workflow code fails here)
 lint: vet $(STATICCHECK) $(WORKFLOWCHECK)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
@@ -62,6 +68,7 @@ lint: vet $(STATICCHECK) $(WORKFLOWCHECK)
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags chaos ./chaos/
 
 tools: $(STATICCHECK) $(WORKFLOWCHECK)
 

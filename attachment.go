@@ -71,7 +71,9 @@ func NewAttachment(name string, data []byte) (*Attachment, error) {
 	if ct == "application/zip" {
 		ct = officeExtensions[strings.ToLower(path.Ext(name))]
 	}
-	if ct == "" || !allowedTypes[ct] && !strings.HasPrefix(ct, "application/vnd.") {
+	// Only the Office formats named above: other "application/vnd." types that the
+	// sniffer knows (fonts, for one) are not documents a citizen sends.
+	if ct == "" || !allowedTypes[ct] && !isOfficeType(ct) {
 		v.Add("file", "field.file.type")
 		return nil, v.Err()
 	}
@@ -90,11 +92,21 @@ func cleanFileName(name string) string {
 		}
 		return r
 	}, strings.ToValidUTF8(name, ""))
-	if name == "" || name == "." || name == "/" {
+	if name == "" || name == "." || name == ".." || name == "/" {
 		name = "file"
 	}
 	if r := []rune(name); len(r) > 200 {
 		name = string(r[len(r)-200:])
 	}
 	return name
+}
+
+// isOfficeType reports whether ct is one of the Office formats told apart by name.
+func isOfficeType(ct string) bool {
+	for _, t := range officeExtensions {
+		if t == ct {
+			return true
+		}
+	}
+	return false
 }

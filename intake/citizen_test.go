@@ -51,7 +51,7 @@ type citizenHarness struct {
 	work *fakeWork
 }
 
-func newCitizenHarness(t *testing.T) (*citizenHarness, string, string) {
+func newCitizenHarness(t testing.TB) (*citizenHarness, string, string) {
 	h := &citizenHarness{db: pgtest.New(t, true), work: &fakeWork{}}
 	h.app = fiber.New(fiber.Config{BodyLimit: 11 << 20, DisablePreParseMultipartForm: true})
 	intake.New(intake.Config{Cases: h.db, Directory: h.db, Work: h.work, Attachments: h.db, Throttle: h.db}).Mount(h.app)
@@ -66,7 +66,7 @@ func newCitizenHarness(t *testing.T) (*citizenHarness, string, string) {
 	return h, body["number"].(string), key
 }
 
-func (h *citizenHarness) call(t *testing.T, method, path, key, contentType string, body io.Reader) (int, map[string]any) {
+func (h *citizenHarness) call(t testing.TB, method, path, key, contentType string, body io.Reader) (int, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, body)
 	req.Header.Set("Content-Type", contentType)

@@ -7,6 +7,7 @@
 //	dimos seed      load the demo municipality (and --cases N historic cases) and exit
 //	dimos report    write a delay report as Excel or CSV and exit
 //	dimos loadgen   drive a running dimos with citizens and staff, and measure it
+//	dimos temporal  only the embedded Temporal server, as a process of its own
 //
 // Configuration comes from environment variables, listed in the README.
 package main
@@ -43,6 +44,7 @@ commands:
             --cases N also generates N historic cases for scale tests
   loadgen   drive a running dimos through its public channels and the console (--help)
   targets   change a category's clocks; its open cases follow (--category, --assign, …)
+  temporal  run only the embedded Temporal server (SQLite under DIMOS_DATA_DIR; --memory)
   protocol-sim  serve a simulator of the municipality's protocol registry (--addr, --token)
   report    write a delay report: --from DATE --to DATE --format xlsx|csv --out FILE
 `
@@ -77,6 +79,8 @@ func main() {
 		err = runLoadgen(ctx, cfg, log, args)
 	case "targets":
 		err = runTargets(ctx, cfg, log, args)
+	case "temporal":
+		err = runTemporal(ctx, cfg, log, args)
 	case "protocol-sim":
 		err = runProtocolSim(ctx, cfg, log, args)
 	case "report":
@@ -227,15 +231,9 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	}
 	address := cfg.TemporalAddress
 	if address == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return err
-		}
-		srv, err := temporalserver.Start(ctx, temporalserver.Options{
-			DataDir: filepath.Clean(cfg.DataDir), Memory: *memory, Port: cfg.EmbeddedPort,
-			UIPort: cfg.EmbeddedUIPort, Namespace: cfg.TemporalNamespace, Logger: log.With("component", "temporal-server"),
-		})
+		srv, err := startEmbeddedTemporal(ctx, cfg, *memory, log)
 		if err != nil {
-			return fmt.Errorf("embedded temporal server: %w", err)
+			return err
 		}
 		defer srv.Stop() //nolint:errcheck
 		address = srv.FrontendAddr()
@@ -276,6 +274,43 @@ func runDev(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	}
 	printDevBanner(cfg, web.scheme(), address, sims)
 	return web.serve(ctx, cfg.HTTPAddr)
+}
+
+// startEmbeddedTemporal starts the Temporal server compiled into dimos on
+// DIMOS_TEMPORAL_PORT, persisting to SQLite under DIMOS_DATA_DIR unless memory.
+func startEmbeddedTemporal(ctx context.Context, cfg config, memory bool, log *slog.Logger) (*temporalserver.Server, error) {
+	if !memory {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, err
+		}
+	}
+	srv, err := temporalserver.Start(ctx, temporalserver.Options{
+		DataDir: filepath.Clean(cfg.DataDir), Memory: memory, Port: cfg.EmbeddedPort,
+		UIPort: cfg.EmbeddedUIPort, Namespace: cfg.TemporalNamespace, Logger: log.With("component", "temporal-server"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded temporal server: %w", err)
+	}
+	return srv, nil
+}
+
+// runTemporal runs only the embedded Temporal server, as a process of its own, until
+// it is told to stop; the worker and console processes reach it at TEMPORAL_ADDRESS.
+// Its workflows survive a restart on the same DIMOS_DATA_DIR, which is how the fault
+// tests (chaos/) stop Temporal in the middle of intake and start it again.
+func runTemporal(ctx context.Context, cfg config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("temporal", flag.ContinueOnError)
+	memory := fs.Bool("memory", false, "keep the server's data in memory only")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	srv, err := startEmbeddedTemporal(ctx, cfg, *memory, log)
+	if err != nil {
+		return err
+	}
+	log.Info("temporal server running", "frontend", srv.FrontendAddr(), "namespace", srv.Namespace(), "ui", srv.UIURL(), "data", cfg.DataDir)
+	<-ctx.Done()
+	return srv.Stop()
 }
 
 func printDevBanner(cfg config, scheme, temporalAddr string, sims *devSimulators) {

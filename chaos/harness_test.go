@@ -1,0 +1,387 @@
+//go:build chaos && linux
+
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"dimos/notify/smssim"
+	"dimos/notify/smtptest"
+	"dimos/postgres"
+)
+
+// dimosBin is the dimos binary built once for all scenarios by TestMain.
+var dimosBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dimos-chaos-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dimosBin = filepath.Join(dir, "dimos")
+	start := time.Now()
+	build := exec.Command("go", "build", "-o", dimosBin, "dimos/cmd/dimos")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "chaos: building dimos:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "chaos: built dimos in %v\n", time.Since(start).Round(time.Second))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freeAddr is a loopback address nothing listens on at the moment.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is one dimos process: started, killed and started again with the same
+// command line and environment. Its output goes to a log file shown when the test
+// fails.
+type proc struct {
+	t    *testing.T
+	name string
+	args []string
+	env  []string
+	log  string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func newProc(t *testing.T, name string, env []string, args ...string) *proc {
+	p := &proc{t: t, name: name, args: args, env: env, log: filepath.Join(t.TempDir(), name+".log")}
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			p.dumpLog()
+		}
+	})
+	return p
+}
+
+func (p *proc) start() {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		p.t.Fatalf("%s started twice", p.name)
+	}
+	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	fmt.Fprintf(f, "=== %s start %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(p.args, " "))
+	cmd := exec.Command(dimosBin, p.args...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = p.env, f, f
+	// The process dies with the test binary, whatever ends it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		p.t.Fatalf("start %s: %v", p.name, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait() //nolint:errcheck // the log says how it ended
+		fmt.Fprintf(f, "=== %s exited: %v\n", time.Now().Format(time.RFC3339Nano), cmd.ProcessState)
+		f.Close()
+		close(done)
+	}()
+	p.cmd, p.done = cmd, done
+}
+
+// kill ends the process at once, as a crash or kill -9 would.
+func (p *proc) kill() { p.signal(syscall.SIGKILL) }
+
+func (p *proc) signal(sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return
+	}
+	p.cmd.Process.Signal(sig) //nolint:errcheck // it may have ended already
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.cmd.Process.Kill() //nolint:errcheck
+		<-p.done
+	}
+	p.cmd, p.done = nil, nil
+}
+
+// exited reports whether the process ended by itself.
+func (p *proc) exited() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return true
+	}
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *proc) dumpLog() {
+	raw, err := os.ReadFile(p.log)
+	if err != nil {
+		return
+	}
+	if len(raw) > 8000 {
+		raw = raw[len(raw)-8000:]
+	}
+	p.t.Logf("--- tail of the %s log:\n%s", p.name, raw)
+}
+
+// mailServer is a real SMTP server on a fixed loopback address that can be stopped
+// and started again on that address. It keeps every message it accepted, with the
+// Message-ID that dimos derives from the notification's key.
+type mailServer struct {
+	addr string
+
+	mu   sync.Mutex
+	srv  *smtp.Server
+	msgs []smtptest.Message
+}
+
+func startMailServer(t *testing.T) *mailServer {
+	m := &mailServer{addr: freeAddr(t)}
+	m.start(t)
+	t.Cleanup(m.stop)
+	return m
+}
+
+func (m *mailServer) start(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", m.addr)
+	if err != nil {
+		t.Fatalf("mail server on %s: %v", m.addr, err)
+	}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailSession{m: m}, nil }))
+	srv.Domain, srv.ReadTimeout, srv.WriteTimeout = "chaos.local", time.Minute, time.Minute
+	m.mu.Lock()
+	m.srv = srv
+	m.mu.Unlock()
+	go srv.Serve(ln) //nolint:errcheck // ends with stop
+}
+
+func (m *mailServer) stop() {
+	m.mu.Lock()
+	srv := m.srv
+	m.srv = nil
+	m.mu.Unlock()
+	if srv != nil {
+		srv.Close() //nolint:errcheck
+	}
+}
+
+func (m *mailServer) messages() []smtptest.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]smtptest.Message(nil), m.msgs...)
+}
+
+type mailSession struct {
+	m  *mailServer
+	to []string
+}
+
+func (*mailSession) Mail(string, *smtp.MailOptions) error        { return nil }
+func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
+func (s *mailSession) Reset()                                    { s.to = nil }
+func (*mailSession) Logout() error                               { return nil }
+func (s *mailSession) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	msg, err := smtptest.Parse(raw)
+	if err != nil {
+		return err
+	}
+	msg.To = s.to
+	s.m.mu.Lock()
+	s.m.msgs = append(s.m.msgs, msg)
+	s.m.mu.Unlock()
+	return nil
+}
+
+// privatePostgres is a PostgreSQL cluster of the test's own, in a temporary directory
+// on a free port, run as the postgres OS user: the machine's shared server is never
+// restarted. It needs PostgreSQL's binaries (PG_BIN, default that of Debian's
+// PostgreSQL 15); without them the test fails.
+type privatePostgres struct {
+	t    *testing.T
+	bin  string
+	dir  string
+	port string
+}
+
+func pgBin() string {
+	if b := os.Getenv("PG_BIN"); b != "" {
+		return b
+	}
+	return "/usr/lib/postgresql/15/bin"
+}
+
+// asPostgres runs a PostgreSQL tool as the postgres OS user when the test runs as
+// root, which PostgreSQL refuses to run as.
+func asPostgres(name string, args ...string) *exec.Cmd {
+	if os.Geteuid() == 0 {
+		return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
+	}
+	return exec.Command(name, args...)
+}
+
+func startPrivatePostgres(t *testing.T) *privatePostgres {
+	t.Helper()
+	bin := pgBin()
+	if _, err := os.Stat(filepath.Join(bin, "pg_ctl")); err != nil {
+		t.Fatalf("PostgreSQL binaries are needed for this scenario (PG_BIN=%s): %v", bin, err)
+	}
+	dir, err := os.MkdirTemp("", "dimos-chaos-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if os.Geteuid() == 0 {
+		if err := exec.Command("chown", "postgres:postgres", dir).Run(); err != nil {
+			t.Fatalf("chown %s to postgres: %v", dir, err)
+		}
+	}
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	p := &privatePostgres{t: t, bin: bin, dir: dir, port: port}
+	p.run("initdb", "-D", filepath.Join(dir, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+	p.start()
+	t.Cleanup(func() { p.run("pg_ctl", "-D", filepath.Join(dir, "data"), "-m", "immediate", "-w", "stop") })
+	return p
+}
+
+func (p *privatePostgres) run(tool string, args ...string) {
+	p.t.Helper()
+	out, err := asPostgres(filepath.Join(p.bin, tool), args...).CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("%s %s: %v\n%s", tool, strings.Join(args, " "), err, out)
+	}
+}
+
+func (p *privatePostgres) start() {
+	p.t.Helper()
+	p.run("pg_ctl", "-D", filepath.Join(p.dir, "data"), "-l", filepath.Join(p.dir, "server.log"), "-w", "-t", "60",
+		"-o", fmt.Sprintf("-p %s -c listen_addresses=127.0.0.1 -k %s -c fsync=off", p.port, p.dir), "start")
+}
+
+// crash stops the server at once, as a power cut would: no checkpoint, recovery at
+// the next start.
+func (p *privatePostgres) crash() {
+	p.t.Helper()
+	p.run("pg_ctl", "-D", filepath.Join(p.dir, "data"), "-m", "immediate", "-w", "stop")
+}
+
+func (p *privatePostgres) url(database string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%s/%s?sslmode=disable", p.port, database)
+}
+
+// openDemo creates, migrates and seeds the demo municipality into the database at
+// dsn, and returns the test's own handle on it, for the checks.
+func openDemo(t *testing.T, dsn string) *postgres.DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := postgres.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatalf("open %s (is PostgreSQL running?): %v", dsn, err)
+	}
+	t.Cleanup(db.Close)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// smsGateway is the SMS gateway simulator over real HTTP.
+func smsGateway(t *testing.T, token string) (*smssim.Simulator, string) {
+	sim := smssim.New(token)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return sim, srv.URL + "/sms"
+}
+
+// waitHTTP waits until url answers at all.
+func waitHTTP(t *testing.T, within time.Duration, url string, p *proc) {
+	t.Helper()
+	eventually(t, within, url+" to answer", func() bool {
+		if p != nil && p.exited() {
+			t.Fatalf("%s exited", p.name)
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// post sends a JSON body with a bearer token and returns the status and body.
+func post(url, token string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, err
+}
