@@ -37,6 +37,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 deps: $(AXE_DIR)/node_modules/.package-lock.json
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 	@command -v soffice >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y libreoffice-calc-nogui; }
+	@command -v xmllint >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y libxml2-utils; }
 
 # npm ci writes node_modules/.package-lock.json: newer than package-lock.json means done.
 # No package may download a browser of its own: the tests use the system chromium.

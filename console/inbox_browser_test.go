@@ -18,7 +18,7 @@ import (
 func TestInboxInBrowser(t *testing.T) {
 	const chromium = "/usr/bin/chromium"
 	if _, err := os.Stat(chromium); err != nil {
-		t.Skipf("no browser at %s (apt-get install chromium): %v", chromium, err)
+		t.Fatalf("no browser at %s (run make deps): %v", chromium, err)
 	}
 	h := newHarness(t, func(cfg *Config) { cfg.InboxRefresh = time.Second })
 	// The browser keeps a cookie only until it expires by its own clock.
