@@ -72,6 +72,16 @@ func (a *API) Mount(r fiber.Router) {
 	v2.Get("/requests.:format", a.requests)
 	v2.Get("/requests/:id.:format", a.request)
 	v2.Get("/tokens/:token.:format", a.token)
+	// Anything else under /open311 is still answered in the specification's error
+	// format, XML when the path asks for it, so that a client's parser never meets
+	// the web server's plain-text 404.
+	g.All("/*", func(c *fiber.Ctx) error {
+		f := formatJSON
+		if strings.HasSuffix(c.Path(), ".xml") {
+			f = formatXML
+		}
+		return a.fail(c, f, dimos.Errorf(dimos.ENOTFOUND, "open311.error.route"))
+	})
 }
 
 // maxBody is the largest POST body accepted: a request is a few fields of text.
