@@ -16,7 +16,8 @@ import (
 // past it to the username, password and next fields), the sign-in page's next, the
 // language switch, and any session, token and language cookie. Whatever comes in,
 // the answer is a page, a redirect inside the console or a 4xx, never a 5xx, a panic
-// or a redirect to another site. The first argument picks the route.
+// or a redirect to another site. The first argument picks the route. Realistic
+// requests seed it from testdata/fuzz/FuzzPublicForms too.
 func FuzzPublicForms(f *testing.F) {
 	token := strings.Repeat("A", tokenLen)
 	ok := url.Values{fieldCSRF: {token}, "username": {"maria"}, "password": {password}, "next": {"/console/cases/2026-000001"}}

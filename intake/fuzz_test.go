@@ -118,13 +118,12 @@ func multipartBody(parts ...[3]string) []byte {
 
 // FuzzCitizenAttachment sends arbitrary multipart bodies to a case's attachments,
 // as its holder: whatever the parts, names, contents and content type, the answer is
-// a 201 or a 4xx in JSON, never a 5xx or a panic.
+// a 201 or a 4xx in JSON, never a 5xx or a panic. Realistic uploads seed it from
+// testdata/fuzz/FuzzCitizenAttachment; the seeds below are the odd ones.
 func FuzzCitizenAttachment(f *testing.F) {
 	const ct = "multipart/form-data; boundary=fuzzboundary"
 	png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
 	for _, seed := range [][]byte{
-		multipartBody([3]string{"file", "φωτογραφία.png", png}, [3]string{"text", "", "Η λακκούβα σήμερα."}),
-		multipartBody([3]string{"file", "plan.pdf", "%PDF-1.4\n%âãÏÓ\n1 0 obj\n<<>>\nendobj\n"}),
 		multipartBody([3]string{"file", "invoice.pdf", "MZ\x90\x00\x03\x00\x00\x00"}),
 		multipartBody([3]string{"file", "../../etc/passwd", "root:x:0:0"}),
 		multipartBody([3]string{"file", "", png}),
@@ -156,17 +155,18 @@ func FuzzCitizenAttachment(f *testing.F) {
 
 // FuzzCitizenUpdate sends arbitrary JSON to a case's comments, rating and reopening,
 // as its holder: the answer is a success or a 4xx in JSON, never a 5xx or a panic.
-// The first argument picks the route.
+// The first argument picks the route. Realistic requests seed it from
+// testdata/fuzz/FuzzCitizenUpdate; the seeds below are the odd ones.
 func FuzzCitizenUpdate(f *testing.F) {
 	for _, seed := range []struct {
 		route uint8
 		body  string
 	}{
-		{0, `{"text":"Ο στύλος είναι ο 14."}`}, {0, `{"text":""}`}, {0, `{"text":"` + strings.Repeat("α", 5000) + `"}`},
+		{0, `{"text":""}`}, {0, `{"text":"` + strings.Repeat("α", 5000) + `"}`},
 		{0, `{"text":1}`}, {0, `{"text":"a","extra":true}`}, {0, `{"text":"\u0000\ud800"}`},
-		{1, `{"stars":5,"remark":"Γρήγορα και σωστά."}`}, {1, `{"stars":9}`}, {1, `{"stars":-1}`},
+		{1, `{"stars":9}`}, {1, `{"stars":-1}`},
 		{1, `{"stars":3.5}`}, {1, `{"stars":1e400}`}, {1, `{"stars":"5"}`}, {1, `{"stars":1,"remark":"` + strings.Repeat("x", 3000) + `"}`},
-		{2, `{"reason":"Δεν έγινε τίποτα."}`}, {2, `{"reason":""}`}, {2, `{"reason":null}`},
+		{2, `{"reason":""}`}, {2, `{"reason":null}`},
 		{2, `[]`}, {2, `null`}, {2, ``}, {2, `{"reason":"a"}{"reason":"b"}`}, {2, "{\"reason\":\"\xff\"}"},
 	} {
 		f.Add(seed.route, seed.body)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"net/url"
@@ -804,11 +805,28 @@ func FuzzOpen311Post(f *testing.F) {
 	})
 }
 
+// rawQuery makes s a query a request line can carry: spaces, controls, bytes beyond
+// ASCII and # are escaped, everything else (broken escapes included) goes as it is,
+// for the server's parser to cope with.
+func rawQuery(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '#' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
 // FuzzOpen311XML sends arbitrary requests to the XML side of the API: a POST of any
 // form to requests.xml, and GETs of requests.xml with any query, of one request, one
 // token and one service definition by any id. Whatever comes in, the answer is a
 // GeoReport v2 XML document (the elements the specification names for the route, or
 // its errors list), never a 5xx and never a panic. The first argument picks the route.
+// Realistic queries seed it from testdata/fuzz/FuzzOpen311XML; the POSTs need the
+// harness's API key and the seeds below add the odd inputs.
 func FuzzOpen311XML(f *testing.F) {
 	h := newHarness(f)
 	form := fiber.MIMEApplicationForm
@@ -820,7 +838,6 @@ func FuzzOpen311XML(f *testing.F) {
 	f.Add(uint8(0), "", "text/xml", "<service_request><description>x</description></service_request>")
 	f.Add(uint8(1), "", "", "")
 	f.Add(uint8(1), "service_request_id="+number+",2026-999999,,x", "", "")
-	f.Add(uint8(1), "start_date=2026-01-01T00:00:00Z&end_date=2026-03-01T00:00:00%2B02:00&status=open,closed", "", "")
 	f.Add(uint8(1), "start_date=2026-13-01&end_date=yesterday&status=lost&service_code=potholes,nosuch", "", "")
 	f.Add(uint8(1), "jurisdiction_id=elsewhere&service_request_id="+strings.Repeat("1,", 1200), "", "")
 	f.Add(uint8(1), "status=%ff&service_code=%00", "", "")
@@ -829,10 +846,8 @@ func FuzzOpen311XML(f *testing.F) {
 	f.Add(uint8(2), "<x>", "", "")
 	f.Add(uint8(3), "no-such-token", "", "")
 	f.Add(uint8(3), "../requests", "", "")
-	f.Add(uint8(4), "potholes", "", "")
 	f.Add(uint8(4), "cert-birth", "", "")
 	f.Add(uint8(4), "%ff", "", "")
-	f.Add(uint8(5), "", "", "")
 	allowed := [][]string{append(xmlCreated, xmlToken...), xmlRequests, xmlRequests, xmlToken, xmlDefinition, xmlServices}
 	f.Fuzz(func(t *testing.T, route uint8, arg, contentType, body string) {
 		r := int(route) % len(allowed)
@@ -846,15 +861,15 @@ func FuzzOpen311XML(f *testing.F) {
 			}
 			a = h.do(t, "POST", "/open311/v2/requests.xml", contentType, body)
 		case 1:
-			a = h.get(t, "/open311/v2/requests.xml?"+arg)
+			a = h.get(t, "/open311/v2/requests.xml?"+rawQuery(arg))
 		case 2:
 			a = h.get(t, "/open311/v2/requests/"+url.PathEscape(arg)+".xml")
 		case 3:
 			a = h.get(t, "/open311/v2/tokens/"+url.PathEscape(arg)+".xml")
 		case 4:
-			a = h.get(t, "/open311/v2/services/"+url.PathEscape(arg)+".xml?"+contentType)
+			a = h.get(t, "/open311/v2/services/"+url.PathEscape(arg)+".xml?"+rawQuery(contentType))
 		case 5:
-			a = h.get(t, "/open311/v2/services.xml?"+arg)
+			a = h.get(t, "/open311/v2/services.xml?"+rawQuery(arg))
 		}
 		if a.status >= 500 {
 			t.Fatalf("route %d %q %q %q: %d %s", r, arg, contentType, body, a.status, a.body)
