@@ -76,11 +76,7 @@ func (a *API) Mount(r fiber.Router) {
 	// format, XML when the path asks for it, so that a client's parser never meets
 	// the web server's plain-text 404.
 	g.All("/*", func(c *fiber.Ctx) error {
-		f := formatJSON
-		if strings.HasSuffix(c.Path(), ".xml") {
-			f = formatXML
-		}
-		return a.fail(c, f, dimos.Errorf(dimos.ENOTFOUND, "open311.error.route"))
+		return a.fail(c, pathFormat(c), dimos.Errorf(dimos.ENOTFOUND, "open311.error.route"))
 	})
 }
 
@@ -95,13 +91,23 @@ const (
 	formatXML  format = "xml"
 )
 
-// formatOf reads the extension; anything but json and xml is refused (in JSON).
+// formatOf reads the extension; anything but json and xml is refused, in XML when
+// the path nonetheless ends in .xml (an id with a dot, "0..xml", leaves the router a
+// format of ".xml"), and in JSON otherwise.
 func formatOf(c *fiber.Ctx) (format, error) {
 	switch f := format(c.Params("format")); f {
 	case formatJSON, formatXML:
 		return f, nil
 	}
-	return formatJSON, dimos.Errorf(dimos.ENOTFOUND, "open311.error.format")
+	return pathFormat(c), dimos.Errorf(dimos.ENOTFOUND, "open311.error.format")
+}
+
+// pathFormat is the format a path asks for by its ending: XML for .xml, else JSON.
+func pathFormat(c *fiber.Ctx) format {
+	if strings.HasSuffix(c.Path(), ".xml") {
+		return formatXML
+	}
+	return formatJSON
 }
 
 // list is the XML root around a list of elements; JSON writes the bare array.
