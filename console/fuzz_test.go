@@ -82,3 +82,18 @@ func FuzzPublicForms(f *testing.F) {
 		}
 	})
 }
+
+// A username no employee can have (a NUL, bytes that are not UTF-8) is refused with
+// 400 before the directory or the throttle, which PostgreSQL backs and which answered
+// such text with an internal error, a 500. FuzzPublicForms found it.
+func TestSigninUnstorableUsername(t *testing.T) {
+	h := newHarness(t)
+	for _, username := range []string{"mar\x00ia", "\xff\xfe"} {
+		p := h.browser().signIn(t, username, password)
+		wantStatus(t, p, http.StatusBadRequest)
+		wantContains(t, p, "Το κείμενο περιέχει μη έγκυρους χαρακτήρες.")
+	}
+	if len(h.throttle.failures) != 0 {
+		t.Errorf("the throttle recorded %v", h.throttle.failures)
+	}
+}
