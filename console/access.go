@@ -51,7 +51,7 @@ const (
 	// services, directors for their own service (the handler pins the filter).
 	actReports
 	// Delay reports' files (M18): export a report as Excel or CSV, and draw its
-	// charts; what they cover is held to their service by reportFilter.
+	// charts; what they cover is held to their service by parseReportQuery.
 	actExportReport
 	actReportCharts
 )

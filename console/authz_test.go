@@ -30,7 +30,9 @@ var authzRoles = []struct {
 // authzRule is who may use a route, one letter per role in authzRoles order
 // (clerk, director, desk, manager, admin): Y allowed, - refused with 403. A route
 // about a case has a rule for a case of the employee's own service (own) and one for
-// a case of another service (other); a route about no case has own only.
+// a case of another service (other). A report route has a rule for a report of the
+// employee's own service, named or not (own), and one for a report that asks for
+// another service (other, ?service=CLEAN); any other route has own only.
 type authzRule struct {
 	own, other string
 }
@@ -88,10 +90,10 @@ var authzTable = map[string]authzRule{
 	"POST /console/cases/:number/merge":              {own: "YY---", other: "-----"},
 	"GET /console/map":                               {own: "YYYYY"}, // what it shows is scoped like search
 	"GET /console/map.json":                          {own: "YYYYY"},
-	"GET /console/reports":                           {own: "-Y-YY"}, // a director: their own service only
-	"GET /console/reports/export.xlsx":               {own: "-Y-YY"}, // a director: their own service only
-	"GET /console/reports/export.csv":                {own: "-Y-YY"},
-	"GET /console/reports/charts/:name":              {own: "-Y-YY"},
+	"GET /console/reports":                           {own: "-Y-YY", other: "---YY"}, // a director: their own service only
+	"GET /console/reports/export.xlsx":               {own: "-Y-YY", other: "---YY"},
+	"GET /console/reports/export.csv":                {own: "-Y-YY", other: "---YY"},
+	"GET /console/reports/charts/:name":              {own: "-Y-YY", other: "---YY"},
 }
 
 // authzSkipped are the routes open to anyone, signed in or not.
@@ -156,12 +158,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 				continue
 			}
 			method, pattern, _ := strings.Cut(key, " ")
-			cases := []struct {
-				name, number, want string
-			}{{"", numPothole, rule.own}}
-			if strings.Contains(pattern, ":number") {
+			type authzCase struct{ name, number, query, want string }
+			cases := []authzCase{{"", numPothole, "", rule.own}}
+			switch {
+			case strings.Contains(pattern, ":number"):
 				cases[0].name = "own service"
-				cases = append(cases, struct{ name, number, want string }{"other service", numBins, rule.other})
+				cases = append(cases, authzCase{"other service", numBins, "", rule.other})
+			case strings.HasPrefix(pattern, "/console/reports"):
+				cases[0].name = "own service"
+				cases = append(cases, authzCase{"other service", "", "?service=CLEAN", rule.other})
+			case rule.other != "":
+				t.Fatalf("%s: a rule for another service, but the route names neither a case nor a report", key)
 			}
 			for _, tc := range cases {
 				if len(tc.want) != len(authzRoles) {
@@ -178,7 +185,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					"charts/:name", "charts/median.png",
 					"citizens/:id", "citizens/"+strconv.Itoa(czAnna),
 					"attachments/:id", "attachments/"+strconv.FormatInt(attachment[tc.number], 10),
-				).Replace(pattern)
+				).Replace(pattern) + tc.query
 				var p page
 				if method == http.MethodPost {
 					p = b.post(t, path, url.Values{fieldCSRF: {token}})

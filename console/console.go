@@ -105,8 +105,6 @@ type Config struct {
 	// Reports computes the delay reports (M18); nil leaves the reports page, its
 	// charts and exports unavailable (503) and their link out of the header.
 	Reports reports.Source
-	// Reports computes the delay reports behind the exports (Excel, CSV) and the
-	// charts; nil leaves them unavailable (503).
 	// Now is injected so that tests control time; nil means time.Now.
 	Now func() time.Time
 	// TemporalUIURL is the base of the Temporal web UI, e.g. http://127.0.0.1:8233;

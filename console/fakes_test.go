@@ -6,10 +6,12 @@ package console
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"dimos"
 	"dimos/workflows"
@@ -223,6 +225,9 @@ func (f *fakeDirectory) EmployeeByID(ctx context.Context, id int64) (*dimos.Empl
 }
 
 func (f *fakeDirectory) EmployeeByUsername(ctx context.Context, username string) (*dimos.Employee, error) {
+	if err := pgText(username); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, e := range f.employees {
@@ -380,6 +385,9 @@ type fakeThrottle struct {
 }
 
 func (f *fakeThrottle) Failures(ctx context.Context, key string, since time.Time) (int, error) {
+	if err := pgText(key); err != nil {
+		return 0, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -392,6 +400,9 @@ func (f *fakeThrottle) Failures(ctx context.Context, key string, since time.Time
 }
 
 func (f *fakeThrottle) RecordFailure(ctx context.Context, key string, at time.Time) error {
+	if err := pgText(key); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failures[key] = append(f.failures[key], at)
@@ -585,4 +596,14 @@ func (f *fakeCitizens) calls() []verifyCall {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]verifyCall(nil), f.verified...)
+}
+
+// pgText refuses, as PostgreSQL does (SQLSTATE 22021, an internal error to its
+// callers), text that is not UTF-8 or holds a NUL, so that the fakes do not let pass
+// what the database would turn into a 500.
+func pgText(s string) error {
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return errors.New(`ERROR: invalid byte sequence for encoding "UTF8" (SQLSTATE 22021)`)
+	}
+	return nil
 }

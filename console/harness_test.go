@@ -68,7 +68,7 @@ type harness struct {
 	citizens *fakeCitizens
 }
 
-func newHarness(t *testing.T, configure ...func(*Config)) *harness {
+func newHarness(t testing.TB, configure ...func(*Config)) *harness {
 	t.Helper()
 	h := &harness{
 		clock:    &clock{t: time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)},

@@ -2,14 +2,12 @@ package console
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -20,8 +18,8 @@ import (
 
 // The files of the delay reports: the Excel workbook and the CSV of their cases, and
 // the charts the report page shows. They take the report page's query parameters
-// (from, to, service, category, channel, kind). Managers and admins read every
-// service; a director reads their own service only, whatever the query asks. Every
+// (from, to, service, category, channel, kind), read by parseReportQuery. Managers
+// and admins read every service; a director reads their own service only. Every
 // export is audited as report.export with its filter and size, since it carries
 // case data out of the system.
 
@@ -30,9 +28,6 @@ const (
 	pathReportCSV     = "/console/reports/export.csv"
 	pathReportCharts  = "/console/reports/charts/"
 	auditReportExport = "report.export"
-	// reportDefaultDays is the period of a report whose query names no dates: the
-	// four weeks up to and including today.
-	reportDefaultDays = 28
 )
 
 func (con *Console) reportSource() (reports.Source, error) {
@@ -42,106 +37,16 @@ func (con *Console) reportSource() (reports.Source, error) {
 	return con.cfg.Reports, nil
 }
 
-// reportFilter reads a report's filter from the query: from and to as YYYY-MM-DD,
-// both days included (in Athens); service as an id or a code; category, channel and
-// kind as codes. It reports every bad field at once. A director's filter is held to
-// their own service.
+// reportFilter reads a report file's filter from the query, as the report page
+// reads it (parseReportQuery): the same default period and bounds, services by
+// code, and a director refused another service than their own.
 func (con *Console) reportFilter(c *fiber.Ctx, me *dimos.Employee) (reports.Filter, error) {
-	var v dimos.Validation
-	var f reports.Filter
-	today := con.now().In(athens)
-	to := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, athens).AddDate(0, 0, 1)
-	from := to.AddDate(0, 0, -reportDefaultDays)
-	day := func(field string, into *time.Time, plusOne bool) bool {
-		s := strings.TrimSpace(c.Query(field))
-		if s == "" {
-			return true
-		}
-		t, err := time.ParseInLocation(dateLayout, s, athens)
-		if err != nil {
-			v.Add(field, "export.error.date")
-			return false
-		}
-		if plusOne {
-			t = t.AddDate(0, 0, 1) // the whole day named
-		}
-		*into = t
-		return true
-	}
-	okFrom, okTo := day("from", &from, false), day("to", &to, true)
-	if okFrom && okTo && !to.After(from) {
-		v.Add("to", "export.error.range")
-	}
-	f.From, f.To = from, to
-
-	if s := strings.TrimSpace(c.Query("service")); s != "" {
-		id, err := con.serviceID(c.UserContext(), s)
-		if err != nil {
-			return f, err
-		} else if id == 0 {
-			v.Add("service", "export.error.service")
-		}
-		f.ServiceID = id
-	}
-	if s := strings.TrimSpace(c.Query("category")); s != "" {
-		if !codeLike(s) {
-			v.Add("category", "export.error.category")
-		}
-		f.Category = s
-	}
-	if s := strings.TrimSpace(c.Query("channel")); s != "" {
-		switch ch := dimos.Channel(s); ch {
-		case dimos.ChannelPortal, dimos.ChannelIVR, dimos.ChannelOpen311, dimos.ChannelDesk:
-			f.Channel = ch
-		default:
-			v.Add("channel", "export.error.channel")
-		}
-	}
-	if s := strings.TrimSpace(c.Query("kind")); s != "" {
-		if k := dimos.Kind(s); k.Valid() {
-			f.Kind = k
-		} else {
-			v.Add("kind", "export.error.kind")
-		}
-	}
-	if me.Role == dimos.RoleDirector {
-		f.ServiceID = me.ServiceID
-	}
-	return f, v.Err()
-}
-
-// serviceID resolves a service named by id or by code; 0 for one that does not exist.
-func (con *Console) serviceID(ctx context.Context, s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err == nil && id <= 0 {
-		return 0, nil
-	}
-	if con.cfg.Services == nil {
-		return id, nil // nothing to check a number against; the report will be empty
-	}
-	list, err := con.cfg.Services.Services(ctx)
+	services, categories, err := con.reportLists(c.UserContext())
 	if err != nil {
-		return 0, err
+		return reports.Filter{}, err
 	}
-	for _, svc := range list {
-		if svc.ID == id || strings.EqualFold(svc.Code, s) {
-			return svc.ID, nil
-		}
-	}
-	return 0, nil
-}
-
-// codeLike reports whether s may be a category code: short, letters, digits, - and _.
-func codeLike(s string) bool {
-	if len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
+	_, f, err := con.parseReportQuery(c, me, services, categories)
+	return f, err
 }
 
 // badReportQuery answers a query the report cannot run with 400 and, for each bad

@@ -126,17 +126,49 @@ func TestReportExportCSV(t *testing.T) {
 	}
 }
 
-// A director's report covers their own service, whatever the query names.
+// A director's report covers their own service: named or not, it is theirs, and
+// asking for another service is refused, on every route of the reports.
 func TestReportDirectorOwnServiceOnly(t *testing.T) {
 	src := &fakeFileReports{}
 	h := newHarness(t, withFileReports(src))
 	b := h.signedIn(t, "dimitra")
-	for _, path := range []string{"/console/reports/export.csv", "/console/reports/export.csv?service=2",
-		"/console/reports/export.xlsx?service=CLEAN", "/console/reports/charts/median.png?service=CLEAN"} {
-		p := b.get(t, path)
-		wantStatus(t, p, http.StatusOK)
-		if got := src.last().ServiceID; got != svcTechnical {
-			t.Errorf("%s: the director's report covered service %d, want their own %d", path, got, svcTechnical)
+	routes := []string{"/console/reports", "/console/reports/export.csv", "/console/reports/export.xlsx",
+		"/console/reports/charts/median.png"}
+	for _, route := range routes {
+		for _, query := range []string{"", "?service=TECH", "?service=tech"} {
+			p := b.get(t, route+query)
+			wantStatus(t, p, http.StatusOK)
+			if got := src.last().ServiceID; got != svcTechnical {
+				t.Errorf("%s%s: the director's report covered service %d, want their own %d", route, query, got, svcTechnical)
+			}
+		}
+		n := len(src.filters)
+		wantStatus(t, b.get(t, route+"?service=CLEAN"), http.StatusForbidden)
+		if len(src.filters) != n {
+			t.Errorf("%s?service=CLEAN: a director's report of another service reached the source", route)
+		}
+	}
+}
+
+// The report page and its files read a query the same way, so that the files
+// linked from a page hold the page's report.
+func TestReportQueryOneReading(t *testing.T) {
+	src := &fakeFileReports{}
+	h := newHarness(t, withFileReports(src))
+	b := h.signedIn(t, "eleni")
+	for _, query := range []string{"", "from=2026-03-02&to=2026-03-08", "from=2025-02-01&to=2026-03-07",
+		"service=CLEAN&category=bins&channel=ivr&kind=complaint", "to=2026-04-30", "service=clean"} {
+		var filters []reports.Filter
+		for _, route := range []string{"/console/reports", "/console/reports/export.xlsx",
+			"/console/reports/export.csv", "/console/reports/charts/trend.svg"} {
+			wantStatus(t, b.get(t, route+"?"+query), http.StatusOK)
+			filters = append(filters, src.last())
+		}
+		for i, f := range filters[1:] {
+			if !f.From.Equal(filters[0].From) || !f.To.Equal(filters[0].To) || f.ServiceID != filters[0].ServiceID ||
+				f.Category != filters[0].Category || f.Channel != filters[0].Channel || f.Kind != filters[0].Kind {
+				t.Errorf("?%s: route %d read %+v, the page %+v", query, i+1, f, filters[0])
+			}
 		}
 	}
 }
@@ -167,11 +199,22 @@ func TestReportBadQuery(t *testing.T) {
 		{"from=02/03/2026&to=yesterday", []string{"from", "to"}},
 		{"from=2026-03-10&to=2026-03-01", []string{"to"}},
 		{"service=NOSUCH", []string{"service"}},
+		{"service=2", []string{"service"}},                // services are named by code, as the page names them
+		{"from=2025-01-01&to=2026-02-05", []string{"to"}}, // 401 days
+		{"from=2025-01-01", []string{"to"}},               // up to today, 2 March 2026
 		{"channel=fax&kind=praise", []string{"channel", "kind"}},
 		{"category=roads;drop", []string{"category"}},
 	} {
-		for _, path := range []string{"/console/reports/export.xlsx", "/console/reports/export.csv", "/console/reports/charts/trend.svg"} {
+		for _, path := range []string{"/console/reports", "/console/reports/export.xlsx", "/console/reports/export.csv", "/console/reports/charts/trend.svg"} {
 			p := b.get(t, path+"?"+tc.query)
+			if path == "/console/reports" {
+				// The page shows the form again, with the field marked.
+				wantStatus(t, p, http.StatusBadRequest)
+				for _, field := range tc.fields {
+					wantContains(t, p, `id="report-`+field+`-error"`)
+				}
+				continue
+			}
 			wantStatus(t, p, http.StatusBadRequest)
 			for _, field := range tc.fields {
 				// Named in Greek and in English.
@@ -182,7 +225,9 @@ func TestReportBadQuery(t *testing.T) {
 		}
 	}
 	wantContains(t, b.get(t, "/console/reports/export.csv?from=2026-13-01"),
-		"Η ημερομηνία πρέπει να είναι της μορφής ΕΕΕΕ-ΜΜ-ΗΗ.", "The date must be in the form YYYY-MM-DD.")
+		"Πεδίο «from»: Μη έγκυρη ημερομηνία· γράψτε ΕΕΕΕ-ΜΜ-ΗΗ.\nField 'from': Not a valid date; write YYYY-MM-DD.")
+	wantContains(t, b.get(t, "/console/reports/export.csv?from=2025-01-01&to=2026-03-01"),
+		"Η περίοδος ξεπερνά τις 400 ημέρες.", "The period is longer than 400 days.")
 	if n := len(src.filters); n != 0 {
 		t.Errorf("a bad query reached the source %d times", n)
 	}

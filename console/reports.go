@@ -1,8 +1,11 @@
 package console
 
 import (
+	"context"
+	"errors"
 	"math"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,22 +48,39 @@ func (f reportForm) query() url.Values {
 	return v
 }
 
-// reportFieldError is a refused field of the form: its name and the catalogue key
-// of the reason.
-type reportFieldError struct{ Field, Key string }
+// reportLists are the services and categories a report's query is checked against
+// and its form offers.
+func (con *Console) reportLists(ctx context.Context) ([]*dimos.Service, []*dimos.Category, error) {
+	var services []*dimos.Service
+	if con.cfg.Services != nil {
+		var err error
+		if services, err = con.cfg.Services.Services(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	categories, err := con.cfg.Directory.Categories(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return services, categories, nil
+}
 
-// parseReportQuery reads the report's filter from the query string. Dates are Athens
-// civil days, both ends included on the form (To is made exclusive here); an empty
-// period is the last defaultReportDays days up to today. Unknown services,
-// categories, channels or kinds are refused by field, as is a director's asking for
-// another service than their own (EFORBIDDEN).
+// parseReportQuery reads a report's filter from the query string, the one reading
+// shared by the report page, its charts and its Excel and CSV exports, so that a
+// link copied from one to the other means the same report. Dates are Athens civil
+// days, YYYY-MM-DD, both ends included on the form (To is made exclusive in the
+// filter); an empty period is the last defaultReportDays days up to today, and a
+// period longer than maxReportDays is refused. A service is named by its code, as
+// the form and every link name it. Every bad field is reported at once, as an
+// EINVALID error whose fields name them. A director reads their own service only:
+// asking for another is EFORBIDDEN, asking for none gets their own.
 func (con *Console) parseReportQuery(c *fiber.Ctx, me *dimos.Employee, services []*dimos.Service,
-	categories []*dimos.Category) (reportForm, reports.Filter, []reportFieldError, error) {
+	categories []*dimos.Category) (reportForm, reports.Filter, error) {
 	q := func(name string) string { return truncate(strings.TrimSpace(c.Query(name)), 100) }
 	form := reportForm{From: q("from"), To: q("to"), Service: q("service"), Category: q("category"),
 		Channel: q("channel"), Kind: q("kind")}
 	var f reports.Filter
-	var errs []reportFieldError
+	var v dimos.Validation
 	today := con.now().In(athens)
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, athens)
 	if form.To == "" {
@@ -71,34 +91,34 @@ func (con *Console) parseReportQuery(c *fiber.Ctx, me *dimos.Employee, services 
 	}
 	from, err := time.ParseInLocation(dateLayout, form.From, athens)
 	if err != nil {
-		errs = append(errs, reportFieldError{"from", "console.reports.error.date"})
+		v.Add("from", "console.reports.error.date")
 	}
 	to, err2 := time.ParseInLocation(dateLayout, form.To, athens)
 	if err2 != nil {
-		errs = append(errs, reportFieldError{"to", "console.reports.error.date"})
+		v.Add("to", "console.reports.error.date")
 	}
 	if err == nil && err2 == nil {
 		switch {
 		case to.Before(from):
-			errs = append(errs, reportFieldError{"to", "console.reports.error.order"})
-		case to.Sub(from) > maxReportDays*24*time.Hour:
-			errs = append(errs, reportFieldError{"to", "console.reports.error.too_long"})
+			v.Add("to", "console.reports.error.order")
+		case to.AddDate(0, 0, 1).After(from.AddDate(0, 0, maxReportDays)): // civil days, whatever the clocks do
+			v.Add("to", "console.reports.error.too_long")
 		}
 		f.From, f.To = from, to.AddDate(0, 0, 1)
 	}
 	if form.Service != "" {
 		for _, s := range services {
-			if s.Code == form.Service {
-				f.ServiceID = s.ID
+			if strings.EqualFold(s.Code, form.Service) {
+				f.ServiceID, form.Service = s.ID, s.Code
 			}
 		}
 		if f.ServiceID == 0 {
-			errs = append(errs, reportFieldError{"service", "console.reports.error.service"})
+			v.Add("service", "console.reports.error.service")
 		}
 	}
 	if me.Role == dimos.RoleDirector {
 		if f.ServiceID != 0 && f.ServiceID != me.ServiceID {
-			return form, f, nil, dimos.Errorf(dimos.EFORBIDDEN, "error.forbidden")
+			return form, f, dimos.Errorf(dimos.EFORBIDDEN, "error.forbidden")
 		}
 		f.ServiceID = me.ServiceID
 		for _, s := range services {
@@ -114,26 +134,22 @@ func (con *Console) parseReportQuery(c *fiber.Ctx, me *dimos.Employee, services 
 			found = found || cat.Code == form.Category
 		}
 		if !found {
-			errs = append(errs, reportFieldError{"category", "console.reports.error.category"})
+			v.Add("category", "console.reports.error.category")
 		}
 	}
 	if form.Channel != "" {
 		f.Channel = dimos.Channel(form.Channel)
-		found := false
-		for _, ch := range reportChannels {
-			found = found || ch == f.Channel
-		}
-		if !found {
-			errs = append(errs, reportFieldError{"channel", "console.reports.error.channel"})
+		if !slices.Contains(reportChannels, f.Channel) {
+			v.Add("channel", "console.reports.error.channel")
 		}
 	}
 	if form.Kind != "" {
 		f.Kind = dimos.Kind(form.Kind)
 		if !f.Kind.Valid() {
-			errs = append(errs, reportFieldError{"kind", "console.reports.error.kind"})
+			v.Add("kind", "console.reports.error.kind")
 		}
 	}
-	return form, f, errs, nil
+	return form, f, v.Err()
 }
 
 var reportChannels = []dimos.Channel{dimos.ChannelPortal, dimos.ChannelIVR, dimos.ChannelOpen311, dimos.ChannelDesk}
@@ -215,19 +231,13 @@ func (con *Console) reportsPage(c *fiber.Ctx) error {
 		return con.fail(c, dimos.Errorf(dimos.EUNAVAILABLE, "error.unavailable"))
 	}
 	ctx := c.UserContext()
-	var services []*dimos.Service
-	if con.cfg.Services != nil {
-		var err error
-		if services, err = con.cfg.Services.Services(ctx); err != nil {
-			return con.fail(c, err)
-		}
-	}
-	categories, err := con.cfg.Directory.Categories(ctx)
+	services, categories, err := con.reportLists(ctx)
 	if err != nil {
 		return con.fail(c, err)
 	}
-	form, f, errs, err := con.parseReportQuery(c, st.me, services, categories)
-	if err != nil {
+	form, f, err := con.parseReportQuery(c, st.me, services, categories)
+	var invalid *dimos.Error
+	if err != nil && !(errors.As(err, &invalid) && invalid.Code == dimos.EINVALID) {
 		return con.fail(c, err)
 	}
 	qs := form.query().Encode()
@@ -237,8 +247,8 @@ func (con *Console) reportsPage(c *fiber.Ctx) error {
 		ServiceLocked: st.me.Role == dimos.RoleDirector,
 		ResolutionWD:  decimal(lang, 0.1, 1), ResolutionH: "1",
 		ExportXLSX: pathReports + "/export.xlsx?" + qs, ExportCSV: pathReports + "/export.csv?" + qs}
-	if len(errs) > 0 {
-		for _, e := range errs {
+	if invalid != nil {
+		for _, e := range invalid.Fields {
 			v.Errors[e.Field] = e.Key
 		}
 		return con.render(c, fiber.StatusBadRequest, "reports", v)

@@ -72,6 +72,12 @@ func (a *API) Mount(r fiber.Router) {
 	v2.Get("/requests.:format", a.requests)
 	v2.Get("/requests/:id.:format", a.request)
 	v2.Get("/tokens/:token.:format", a.token)
+	// Anything else under /open311 is still answered in the specification's error
+	// format, XML when the path asks for it, so that a client's parser never meets
+	// the web server's plain-text 404.
+	g.All("/*", func(c *fiber.Ctx) error {
+		return a.fail(c, pathFormat(c), dimos.Errorf(dimos.ENOTFOUND, "open311.error.route"))
+	})
 }
 
 // maxBody is the largest POST body accepted: a request is a few fields of text.
@@ -85,13 +91,23 @@ const (
 	formatXML  format = "xml"
 )
 
-// formatOf reads the extension; anything but json and xml is refused (in JSON).
+// formatOf reads the extension; anything but json and xml is refused, in XML when
+// the path nonetheless ends in .xml (an id with a dot, "0..xml", leaves the router a
+// format of ".xml"), and in JSON otherwise.
 func formatOf(c *fiber.Ctx) (format, error) {
 	switch f := format(c.Params("format")); f {
 	case formatJSON, formatXML:
 		return f, nil
 	}
-	return formatJSON, dimos.Errorf(dimos.ENOTFOUND, "open311.error.format")
+	return pathFormat(c), dimos.Errorf(dimos.ENOTFOUND, "open311.error.format")
+}
+
+// pathFormat is the format a path asks for by its ending: XML for .xml, else JSON.
+func pathFormat(c *fiber.Ctx) format {
+	if strings.HasSuffix(c.Path(), ".xml") {
+		return formatXML
+	}
+	return formatJSON
 }
 
 // list is the XML root around a list of elements; JSON writes the bare array.

@@ -79,10 +79,11 @@ const (
 	maxIDs   = 1000
 )
 
-// query reads a query parameter, refusing invalid UTF-8.
+// query reads a query parameter, refusing invalid UTF-8 and NUL, which PostgreSQL
+// refuses in text (a 500 until the fuzzer sent service_code=%00).
 func query(c *fiber.Ctx, v *dimos.Validation, name string) string {
 	s := strings.TrimSpace(c.Query(name))
-	if !utf8.ValidString(s) {
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
 		v.Add(name, "field.utf8")
 		return ""
 	}

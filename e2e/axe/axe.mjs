@@ -3,7 +3,8 @@
 //
 //   node axe.mjs --base http://127.0.0.1:8080 \
 //     --cookie director=<dimos_staff of a director> --cookie admin=<dimos_staff of an admin> \
-//     --case 2026-000001 --query λακκουβα
+//     --case 2026-000001 --query λακκουβα \
+//     --param service=1 --param employee=3 --param category=roads --param template=1
 //
 // Every page is checked as the role that works on it; the sign-in page as a visitor.
 // A page that does not answer 200 at its own address (a session that did not take,
@@ -15,15 +16,28 @@ import { AxePuppeteer } from '@axe-core/puppeteer';
 import { parseArgs } from 'node:util';
 
 // PAGES is every page checked, in one place: add a page here when the console grows.
-// {case} and {query} are filled in from the command line.
+// {case}, {query} and each --param name ({service}, {employee}, {category},
+// {template}) are filled in from the command line.
 export const PAGES = [
   { path: '/console/signin', as: null },
   { path: '/console/inbox', as: 'director' },
   { path: '/console/cases/{case}', as: 'director' },
   { path: '/console/search?q={query}', as: 'director' },
+  { path: '/console/map', as: 'director' },
+  { path: '/console/reports', as: 'director' },
   { path: '/console/desk?q={query}', as: 'admin' },
   { path: '/console/admin/api-keys', as: 'admin' },
   { path: '/console/admin/audit', as: 'admin' },
+  { path: '/console/admin/services', as: 'admin' },
+  { path: '/console/admin/services/new', as: 'admin' },
+  { path: '/console/admin/services/{service}', as: 'admin' },
+  { path: '/console/admin/employees', as: 'admin' },
+  { path: '/console/admin/employees/new', as: 'admin' },
+  { path: '/console/admin/employees/{employee}', as: 'admin' },
+  { path: '/console/admin/categories', as: 'admin' },
+  { path: '/console/admin/categories/new', as: 'admin' },
+  { path: '/console/admin/categories/{category}', as: 'admin' },
+  { path: '/console/admin/templates/{template}', as: 'admin' },
 ];
 
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21aa'];
@@ -35,6 +49,7 @@ const { values } = parseArgs({
     cookie: { type: 'string', multiple: true, default: [] },
     case: { type: 'string', default: '' },
     query: { type: 'string', default: '' },
+    param: { type: 'string', multiple: true, default: [] },
     chromium: { type: 'string', default: '/usr/bin/chromium' },
   },
 });
@@ -43,10 +58,12 @@ if (!values.base) {
   process.exit(2);
 }
 const base = new URL(values.base);
-const cookies = Object.fromEntries(values.cookie.map((c) => {
+const pairs = (list) => Object.fromEntries(list.map((c) => {
   const i = c.indexOf('=');
   return [c.slice(0, i), c.slice(i + 1)];
 }));
+const cookies = pairs(values.cookie);
+const params = { ...pairs(values.param), case: values.case, query: values.query };
 
 const browser = await puppeteer.launch({
   executablePath: values.chromium,
@@ -58,12 +75,14 @@ const results = [];
 let failed = false;
 try {
   for (const p of PAGES) {
-    const path = p.path.replace('{case}', encodeURIComponent(values.case))
-      .replace('{query}', encodeURIComponent(values.query));
+    // A placeholder nobody filled is an error, not a page checked at a wrong address.
+    const missing = [...p.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).filter((name) => !params[name]);
+    const path = p.path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(params[name] || ''));
     const url = new URL(path, base).href;
     // A fresh browser context per page: no cookie of one role leaks into the next.
     const context = await browser.createBrowserContext();
     try {
+      if (missing.length) throw new Error(`no --param ${missing[0]}=… for ${p.path}`);
       const page = await context.newPage();
       if (p.as) {
         if (!cookies[p.as]) throw new Error(`no --cookie ${p.as}=… for ${p.path}`);
