@@ -80,12 +80,19 @@ func TestNotify(t *testing.T) {
 		if err := r.acts.Notify(ctx, in); err == nil {
 			t.Fatal("a temporary SMTP failure must be returned, so the activity retries")
 		}
+		// The mail server's outage does not hold up the SMS.
+		if n := len(r.sms.Messages()); n != 2 {
+			t.Fatalf("%d SMS while the mail server fails, want 2", n)
+		}
 		r.mail.SetFailing(0)
 		if err := r.acts.Notify(ctx, in); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(r.mail.Messages()); n != 2 {
 			t.Fatalf("%d mails, want 2", n)
+		}
+		if n, d := len(r.sms.Messages()), r.sms.Duplicates(); n != 2 || d != 0 {
+			t.Fatalf("%d SMS, %d duplicates after the retry, want 2 and none", n, d)
 		}
 	})
 

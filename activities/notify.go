@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -101,6 +102,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	if err != nil {
 		return err
 	}
+	var failed []error
 	for _, r := range to {
 		data.RecipientName = r.name
 		data.CitizenName = c.Contact.FullName()
@@ -122,12 +124,13 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		case r.follower != "":
 			key += "/" + r.follower
 		}
+		// Every channel is tried whatever the others do: a mail server that is down
+		// must not hold up the citizen's SMS (nor the other recipients). The retry
+		// sends only what is still missing.
 		if r.email != "" {
-			if err := a.send(ctx, key, "email", r.email, func() error {
+			failed = append(failed, a.send(ctx, key, "email", r.email, func() error {
 				return a.Mailer.SendMail(ctx, msg.Mail(key, r.email))
-			}); err != nil {
-				return err
-			}
+			}))
 		}
 		if in.To == ToCitizen && r.phone != "" && msg.SMS != "" && a.SMS != nil {
 			phone, ok := notify.NormalizeGreekPhone(r.phone)
@@ -135,14 +138,12 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 				a.log().Warn("citizen phone cannot take an SMS", "case", c.Number)
 				continue
 			}
-			if err := a.send(ctx, key, "sms", phone, func() error {
+			failed = append(failed, a.send(ctx, key, "sms", phone, func() error {
 				return a.SMS.SendSMS(ctx, msg.SMSTo(key, phone))
-			}); err != nil {
-				return err
-			}
+			}))
 		}
 	}
-	return nil
+	return errors.Join(failed...)
 }
 
 // send sends once per key and channel.
