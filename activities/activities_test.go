@@ -128,6 +128,26 @@ func TestNotify(t *testing.T) {
 		}
 	})
 
+	t.Run("SentIsRecordedThroughADatabaseBlip", func(t *testing.T) {
+		// The mail goes out, then the database fails for a moment: the record is
+		// retried within the activity, so its retry does not send the mail again.
+		flaky := &flakyMarks{NotificationLog: r.db, fails: 2}
+		acts := *r.acts
+		acts.Notifications = flaky
+		in := in
+		in.Event, in.Key, in.Comment = notify.EventComment, "comment/blip", "Ελέγχουμε."
+		before := len(r.mail.Messages())
+		if err := acts.Notify(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if err := acts.Notify(ctx, in); err != nil { // a retry after all
+			t.Fatal(err)
+		}
+		if n := len(r.mail.Messages()) - before; n != 1 || flaky.fails != 0 {
+			t.Fatalf("%d mails, %d record failures left; want 1 and 0", n, flaky.fails)
+		}
+	})
+
 	t.Run("AnonymousCaseTellsNobody", func(t *testing.T) {
 		anon := &dimos.Case{Kind: dimos.KindComplaint, CategoryCode: "potholes", Channel: dimos.ChannelPortal, Subject: "s", Text: "t", Anonymous: true}
 		if err := r.db.SubmitCase(ctx, anon); err != nil {
@@ -182,6 +202,21 @@ func TestCheckAssignee(t *testing.T) {
 	if _, err := r.acts.CheckAssignee(ctx, activities.AssigneeInput{ServiceID: clerk.ServiceID, EmployeeID: other.ID}); err == nil {
 		t.Fatal("a clerk of another service was accepted")
 	}
+}
+
+// flakyMarks fails its first records of a sent notification, as a database that
+// restarts would.
+type flakyMarks struct {
+	dimos.NotificationLog
+	fails int
+}
+
+func (f *flakyMarks) MarkNotificationSent(ctx context.Context, key, channel, recipient string, at time.Time) error {
+	if f.fails > 0 {
+		f.fails--
+		return errors.New("conn closed")
+	}
+	return f.NotificationLog.MarkNotificationSent(ctx, key, channel, recipient, at)
 }
 
 // recordings is a RecordingStore in memory: the telephony side is not this test's.

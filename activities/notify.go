@@ -159,7 +159,33 @@ func (a *Activities) send(ctx context.Context, key, channel, recipient string, s
 		}
 		return fmt.Errorf("send %s %s: %w", channel, key, err)
 	}
-	return a.Notifications.MarkNotificationSent(ctx, key, channel, recipient, a.now())
+	return a.markSent(ctx, key, channel, recipient)
+}
+
+// markPatience bounds how long a sent notification waits for its record: within the
+// notification activities' minute, so the retry is still the activity's own.
+const markPatience = 45 * time.Second
+
+// markSent records a notification that went out. Once it went out the record must
+// not be given up lightly: the activity's retry would send it again, and a mail
+// server cannot tell a duplicate. So a database that is down for a moment (a restart,
+// a failover) is waited for, with back-off, up to markPatience or the activity's end.
+func (a *Activities) markSent(ctx context.Context, key, channel, recipient string) error {
+	giveUp := time.Now().Add(markPatience)
+	wait := 100 * time.Millisecond
+	for {
+		err := a.Notifications.MarkNotificationSent(ctx, key, channel, recipient, a.now())
+		if err == nil || ctx.Err() != nil || time.Now().Add(wait).After(giveUp) {
+			return err
+		}
+		a.log().Warn("notification sent but not recorded; retrying the record", "key", key, "channel", channel, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 func (a *Activities) employee(ctx context.Context, id int64) (*dimos.Employee, error) {
