@@ -43,7 +43,7 @@ func TestWorkerKilled(t *testing.T) {
 		c.fileCertificate(i)
 	}
 	inFlight := c.firstRouted()
-	c.worker.kill()
+	c.killWorker()
 	t.Logf("worker killed with %d of %d cases in flight", inFlight, len(c.accepted()))
 	for i := 6; i < 9; i++ {
 		c.submitComplaint(i)
