@@ -38,7 +38,12 @@
 //     notification's key): every mail the path implies arrived (received, routed to the
 //     director, completed; for a certificate also protocol registered and assigned),
 //     exactly once; nothing else arrived, except the optional "registration pending"
-//     notice of a certificate, at most once.
+//     notice of a certificate, at most once. The one exception is SMTP's own limit, in
+//     TestWorkerKilled: a mail the server accepted from the worker just before kill -9,
+//     before the worker recorded it as sent, is sent again by the next worker (same
+//     Message-ID, so mail clients show it once). A second copy passes only if the
+//     first arrived before the kill and the second after the restart (logged); any
+//     other second copy, or a third, fails.
 //   - SMS, from the gateway simulator's store, by key: the citizen's SMS of the same
 //     events exactly once, none other. The simulator must have answered no send as a
 //     duplicate of an earlier reference, except in TestWorkerKilled: a worker killed
@@ -64,15 +69,16 @@
 // registry), so the retries write and send nothing twice.
 //
 // TestTemporalStoppedDuringIntake: 4 complaints and 1 application; once the first case
-// has left intake the Temporal server is killed; 6 complaints and 2 applications are
+// has its workflow the Temporal server is killed, the others in flight or not yet
+// started; 6 complaints and 2 applications are
 // accepted while it is down, and the console's health must say degraded; after 3 s it
 // starts again from its SQLite file. The starter's sweep gives the cases accepted
 // meanwhile their workflows; the workflows started before run on.
 //
 // TestPostgresRestarted: on a private PostgreSQL cluster (initdb in a temporary
 // directory, its own port; the machine's server is never touched), 6 complaints and 2
-// applications; once the first case has left intake the server is stopped in immediate
-// mode (no checkpoint: crash recovery at the next start); the console's health must say
+// applications; once the first case has its workflow the server is stopped in
+// immediate mode (no checkpoint: crash recovery at the next start); the console's health must say
 // unavailable; after 5 s it starts again, the console must report healthy within a
 // minute, and 3 more complaints are accepted. Activities that failed meanwhile retry.
 //
