@@ -80,12 +80,19 @@ func TestNotify(t *testing.T) {
 		if err := r.acts.Notify(ctx, in); err == nil {
 			t.Fatal("a temporary SMTP failure must be returned, so the activity retries")
 		}
+		// The mail server's outage does not hold up the SMS.
+		if n := len(r.sms.Messages()); n != 2 {
+			t.Fatalf("%d SMS while the mail server fails, want 2", n)
+		}
 		r.mail.SetFailing(0)
 		if err := r.acts.Notify(ctx, in); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(r.mail.Messages()); n != 2 {
 			t.Fatalf("%d mails, want 2", n)
+		}
+		if n, d := len(r.sms.Messages()), r.sms.Duplicates(); n != 2 || d != 0 {
+			t.Fatalf("%d SMS, %d duplicates after the retry, want 2 and none", n, d)
 		}
 	})
 
@@ -118,6 +125,26 @@ func TestNotify(t *testing.T) {
 		// went); staff get no SMS.
 		if len(r.sms.Messages()) != 3 {
 			t.Fatalf("SMS %d", len(r.sms.Messages()))
+		}
+	})
+
+	t.Run("SentIsRecordedThroughADatabaseBlip", func(t *testing.T) {
+		// The mail goes out, then the database fails for a moment: the record is
+		// retried within the activity, so its retry does not send the mail again.
+		flaky := &flakyMarks{NotificationLog: r.db, fails: 2}
+		acts := *r.acts
+		acts.Notifications = flaky
+		in := in
+		in.Event, in.Key, in.Comment = notify.EventComment, "comment/blip", "Ελέγχουμε."
+		before := len(r.mail.Messages())
+		if err := acts.Notify(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if err := acts.Notify(ctx, in); err != nil { // a retry after all
+			t.Fatal(err)
+		}
+		if n := len(r.mail.Messages()) - before; n != 1 || flaky.fails != 0 {
+			t.Fatalf("%d mails, %d record failures left; want 1 and 0", n, flaky.fails)
 		}
 	})
 
@@ -175,6 +202,21 @@ func TestCheckAssignee(t *testing.T) {
 	if _, err := r.acts.CheckAssignee(ctx, activities.AssigneeInput{ServiceID: clerk.ServiceID, EmployeeID: other.ID}); err == nil {
 		t.Fatal("a clerk of another service was accepted")
 	}
+}
+
+// flakyMarks fails its first records of a sent notification, as a database that
+// restarts would.
+type flakyMarks struct {
+	dimos.NotificationLog
+	fails int
+}
+
+func (f *flakyMarks) MarkNotificationSent(ctx context.Context, key, channel, recipient string, at time.Time) error {
+	if f.fails > 0 {
+		f.fails--
+		return errors.New("conn closed")
+	}
+	return f.NotificationLog.MarkNotificationSent(ctx, key, channel, recipient, at)
 }
 
 // recordings is a RecordingStore in memory: the telephony side is not this test's.

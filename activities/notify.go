@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -101,6 +102,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	if err != nil {
 		return err
 	}
+	var failed []error
 	for _, r := range to {
 		data.RecipientName = r.name
 		data.CitizenName = c.Contact.FullName()
@@ -122,12 +124,13 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		case r.follower != "":
 			key += "/" + r.follower
 		}
+		// Every channel is tried whatever the others do: a mail server that is down
+		// must not hold up the citizen's SMS (nor the other recipients). The retry
+		// sends only what is still missing.
 		if r.email != "" {
-			if err := a.send(ctx, key, "email", r.email, func() error {
+			failed = append(failed, a.send(ctx, key, "email", r.email, func() error {
 				return a.Mailer.SendMail(ctx, msg.Mail(key, r.email))
-			}); err != nil {
-				return err
-			}
+			}))
 		}
 		if in.To == ToCitizen && r.phone != "" && msg.SMS != "" && a.SMS != nil {
 			phone, ok := notify.NormalizeGreekPhone(r.phone)
@@ -135,14 +138,12 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 				a.log().Warn("citizen phone cannot take an SMS", "case", c.Number)
 				continue
 			}
-			if err := a.send(ctx, key, "sms", phone, func() error {
+			failed = append(failed, a.send(ctx, key, "sms", phone, func() error {
 				return a.SMS.SendSMS(ctx, msg.SMSTo(key, phone))
-			}); err != nil {
-				return err
-			}
+			}))
 		}
 	}
-	return nil
+	return errors.Join(failed...)
 }
 
 // send sends once per key and channel.
@@ -158,7 +159,33 @@ func (a *Activities) send(ctx context.Context, key, channel, recipient string, s
 		}
 		return fmt.Errorf("send %s %s: %w", channel, key, err)
 	}
-	return a.Notifications.MarkNotificationSent(ctx, key, channel, recipient, a.now())
+	return a.markSent(ctx, key, channel, recipient)
+}
+
+// markPatience bounds how long a sent notification waits for its record: within the
+// notification activities' minute, so the retry is still the activity's own.
+const markPatience = 45 * time.Second
+
+// markSent records a notification that went out. Once it went out the record must
+// not be given up lightly: the activity's retry would send it again, and a mail
+// server cannot tell a duplicate. So a database that is down for a moment (a restart,
+// a failover) is waited for, with back-off, up to markPatience or the activity's end.
+func (a *Activities) markSent(ctx context.Context, key, channel, recipient string) error {
+	giveUp := time.Now().Add(markPatience)
+	wait := 100 * time.Millisecond
+	for {
+		err := a.Notifications.MarkNotificationSent(ctx, key, channel, recipient, a.now())
+		if err == nil || ctx.Err() != nil || time.Now().Add(wait).After(giveUp) {
+			return err
+		}
+		a.log().Warn("notification sent but not recorded; retrying the record", "key", key, "channel", channel, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 func (a *Activities) employee(ctx context.Context, id int64) (*dimos.Employee, error) {

@@ -31,6 +31,25 @@ func (c *cluster) firstRouted() (inFlight int) {
 	return inFlight
 }
 
+// firstStarted waits until the first accepted case has its workflow, so that a fault
+// that follows finds the cases early in their paths (under a light load they reach
+// staff within a second of being routed); it reports how many were still moving.
+func (c *cluster) firstStarted() (inFlight int) {
+	c.t.Helper()
+	ctx := context.Background()
+	cases := c.accepted()
+	eventually(c.t, time.Minute, cases[0].number+" started", func() bool {
+		cs, err := c.db.CaseByNumber(ctx, cases[0].number)
+		return err == nil && !cs.WorkflowStartedAt.IsZero()
+	})
+	for _, a := range cases {
+		if cs, err := c.db.CaseByNumber(ctx, a.number); err == nil && cs.Stage != holderStage(a.kind) {
+			inFlight++
+		}
+	}
+	return inFlight
+}
+
 // TestWorkerKilled: the worker dies (kill -9) with cases in flight; cases keep being
 // accepted while it is dead; a new worker finishes everything, once.
 func TestWorkerKilled(t *testing.T) {
@@ -43,14 +62,14 @@ func TestWorkerKilled(t *testing.T) {
 		c.fileCertificate(i)
 	}
 	inFlight := c.firstRouted()
-	c.worker.kill()
+	c.killWorker()
 	t.Logf("worker killed with %d of %d cases in flight", inFlight, len(c.accepted()))
 	for i := 6; i < 9; i++ {
 		c.submitComplaint(i)
 	}
 	c.fileCertificate(3)
 	time.Sleep(2 * time.Second)
-	c.worker.start()
+	c.restartWorker()
 	c.completeAll()
 	c.verify()
 	t.Logf("scenario took %v", time.Since(start).Round(time.Second))
@@ -66,7 +85,7 @@ func TestTemporalStoppedDuringIntake(t *testing.T) {
 		c.submitComplaint(i)
 	}
 	c.fileCertificate(0)
-	inFlight := c.firstRouted()
+	inFlight := c.firstStarted()
 	c.temporal.kill()
 	t.Logf("temporal killed with %d of %d cases in flight", inFlight, len(c.accepted()))
 	for i := 4; i < 10; i++ {
@@ -98,7 +117,7 @@ func TestPostgresRestarted(t *testing.T) {
 	for i := range 2 {
 		c.fileCertificate(i)
 	}
-	inFlight := c.firstRouted()
+	inFlight := c.firstStarted()
 	pg.crash()
 	t.Logf("PostgreSQL crashed with %d of %d cases in flight", inFlight, len(c.accepted()))
 	if h := c.health(); h != "unavailable" {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -18,10 +19,14 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
 	"dimos"
 	"dimos/notify"
 	"dimos/notify/smssim"
 	"dimos/postgres"
+	"dimos/workflows"
 )
 
 const (
@@ -44,11 +49,46 @@ type cluster struct {
 	registry string // the protocol simulator, http://host:port
 	mail     *mailServer
 	sms      *smssim.Simulator
+	// work is the test's own Temporal client, to ask a case's workflow where it
+	// stands, as the console does.
+	work workflows.Dispatcher
 
 	temporal, worker, console, protocol *proc
 
 	mu    sync.Mutex
 	cases []accepted
+	// workerKilled: a worker died mid-activity, so a send may have been retried.
+	// killedAt is when it was dead for sure, restartedAt when a new one started.
+	workerKilled          bool
+	killedAt, restartedAt time.Time
+}
+
+// killWorker kills the worker (SIGKILL), with whatever activities it was running.
+func (c *cluster) killWorker() {
+	c.worker.kill()
+	c.mu.Lock()
+	c.workerKilled, c.killedAt = true, time.Now()
+	c.mu.Unlock()
+}
+
+// restartWorker starts a new worker after killWorker.
+func (c *cluster) restartWorker() {
+	c.mu.Lock()
+	c.restartedAt = time.Now()
+	c.mu.Unlock()
+	c.worker.start()
+}
+
+// resentAfterKill reports whether a mail that arrived twice was sent once by the
+// killed worker and once more by its successor: the one duplicate SMTP cannot
+// prevent. A worker killed after the server accepted a message but before the send
+// was recorded leaves the retry no way to know it went; it sends it again, with the
+// same Message-ID (by which mail clients show it once). Any other duplicate — both
+// copies from one worker, or a third copy — is a bug.
+func (c *cluster) resentAfterKill(at []time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.workerKilled && len(at) == 2 && at[0].Before(c.killedAt) && !at[1].Before(c.restartedAt)
 }
 
 // accepted is a case dimos answered with its number.
@@ -98,6 +138,12 @@ func startCluster(t *testing.T, dsn string) *cluster {
 		"DIMOS_PROTOCOL_TOKEN="+protocolToken,
 		"DIMOS_LOG_LEVEL=warn",
 	)
+	tc, err := client.NewLazyClient(client.Options{HostPort: temporalAddr, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	c.work = workflows.Dispatcher{Client: tc}
 	c.protocol = newProc(t, "protocol-sim", env, "protocol-sim", "--addr", protocolAddr)
 	c.temporal = newProc(t, "temporal", env, "temporal")
 	c.worker = newProc(t, "worker", env, "worker")
@@ -218,20 +264,25 @@ func (c *cluster) completeAll() {
 			b.signIn(e.Username)
 			browsers[e.Username] = b
 		}
-		answer := "Ολοκληρώθηκε: " + a.number
-		// The database may be ahead of the workflow, which learns of its own
-		// transition only when the activity's result reaches it (after a killed
-		// worker, when the activity times out): the console then answers 409.
-		var code int
-		var body string
-		eventually(t, settle, e.Username+" completing "+a.number, func() bool {
-			c, page := b.get("/console/cases/" + a.number)
-			if c != http.StatusOK {
-				t.Fatalf("%s opens %s: %d", e.Username, a.number, c)
-			}
-			code, body = b.post("/console/cases/"+a.number+"/complete", url.Values{"answer": {answer}, "_csrf": {csrfOf(t, page)}})
-			return code != http.StatusConflict
+		// The database can be ahead of the workflow, which makes a stage its own only
+		// when the activity that wrote it reports back: after a killed worker, when
+		// that activity times out and its retry finds the row written. Until then the
+		// workflow refuses the decision (409, error.case.not_routed), while the
+		// console, which reads the stage from the database, already offers it. So the
+		// clerk acts once the workflow itself says the case waits for them; a 409
+		// after that fails the test.
+		eventually(t, settle, a.number+"'s workflow waiting for staff", func() bool {
+			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			s, err := c.work.State(qctx, a.number)
+			return err == nil && s.Stage == holderStage(a.kind) && s.AssigneeID == holder
 		})
+		answer := "Ολοκληρώθηκε: " + a.number
+		code, page := b.get("/console/cases/" + a.number)
+		if code != http.StatusOK {
+			t.Fatalf("%s opens %s: %d", e.Username, a.number, code)
+		}
+		code, body := b.post("/console/cases/"+a.number+"/complete", url.Values{"answer": {answer}, "_csrf": {csrfOf(t, page)}})
 		if code != http.StatusOK || !strings.Contains(body, answer) {
 			t.Fatalf("%s completes %s: %d\n%s", e.Username, a.number, code, body)
 		}
@@ -325,12 +376,17 @@ func (c *cluster) verify() {
 		return true
 	})
 	time.Sleep(2 * time.Second) // a duplicate would arrive now
+	arrivals := c.mail.arrivals()
 	for id, n := range mailIDs() {
 		if !wantMail[id] && !optional[id] {
 			t.Errorf("unexpected mail %s", id)
 		}
-		if n != 1 {
-			t.Errorf("mail %s delivered %d times", id, n)
+		switch {
+		case n == 1:
+		case c.resentAfterKill(arrivals[id]):
+			t.Logf("mail %s sent by the killed worker and again by the new one (at %v)", id, arrivals[id])
+		default:
+			t.Errorf("mail %s delivered %d times (at %v)", id, n, arrivals[id])
 		}
 	}
 	for k, n := range smsKeys() {
@@ -341,8 +397,17 @@ func (c *cluster) verify() {
 			t.Errorf("SMS %s delivered %d times", k, n)
 		}
 	}
-	if d := c.sms.Duplicates(); d != 0 {
+	// A worker killed between the gateway's answer and the record of the send loses
+	// that record: the retry sends again under the same reference, and the gateway
+	// answers "duplicate" without sending (the citizen gets one SMS: checked above).
+	// That is the reference doing its job, and only a killed worker may cause it.
+	c.mu.Lock()
+	killed := c.workerKilled
+	c.mu.Unlock()
+	if d := c.sms.Duplicates(); d != 0 && !killed {
 		t.Errorf("the SMS gateway refused %d duplicates", d)
+	} else if d != 0 {
+		t.Logf("the SMS gateway answered %d resends after the kill as duplicates", d)
 	}
 
 	// Stage timings against the path and the timeline.

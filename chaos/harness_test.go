@@ -171,6 +171,7 @@ type mailServer struct {
 	mu   sync.Mutex
 	srv  *smtp.Server
 	msgs []smtptest.Message
+	at   []time.Time // when each of msgs was accepted
 }
 
 func startMailServer(t *testing.T) *mailServer {
@@ -210,6 +211,17 @@ func (m *mailServer) messages() []smtptest.Message {
 	return append([]smtptest.Message(nil), m.msgs...)
 }
 
+// arrivals are the times at which the messages with each Message-ID were accepted.
+func (m *mailServer) arrivals() map[string][]time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	got := map[string][]time.Time{}
+	for i, msg := range m.msgs {
+		got[msg.MessageID] = append(got[msg.MessageID], m.at[i])
+	}
+	return got
+}
+
 type mailSession struct {
 	m  *mailServer
 	to []string
@@ -231,6 +243,7 @@ func (s *mailSession) Data(r io.Reader) error {
 	msg.To = s.to
 	s.m.mu.Lock()
 	s.m.msgs = append(s.m.msgs, msg)
+	s.m.at = append(s.m.at, time.Now())
 	s.m.mu.Unlock()
 	return nil
 }
