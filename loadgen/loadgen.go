@@ -180,6 +180,18 @@ type gen struct {
 	names      map[string]string // Greek category names, as the phone menu says them
 	// phoneCategories are the categories with staff that the phone menu offers.
 	phoneCategories []string
+	// sessions are the staff's signed-in browsers, by console and username.
+	sessions sync.Map // sessionKey → *session
+}
+
+// A staff member signs in once and works every case in that one session, as at the
+// office; the actors share it. Before, each actor signed every staff member in anew,
+// and the password hashing of those sign-ins was 40% of the run's CPU.
+type sessionKey struct{ base, username string }
+
+type session struct {
+	mu sync.Mutex
+	b  *browser // nil until signed in
 }
 
 // serveRecordings serves a short WAV for the IVR cases' recordings on loopback, so
@@ -224,11 +236,10 @@ func silentWAV() []byte {
 // actor is one simulated stream of citizens and staff: it files a case, then its
 // service's director and a clerk take it to completion, then the next.
 type actor struct {
-	g        *gen
-	base     string // the console this actor uses
-	r        *rand.Rand
-	citizen  *http.Client
-	browsers map[string]*browser // staff signed in, by username
+	g       *gen
+	base    string // the console this actor uses
+	r       *rand.Rand
+	citizen *http.Client
 	// phoneCase is set while the lifecycle's case came by phone.
 	phoneCase bool
 	seq       int
@@ -236,7 +247,7 @@ type actor struct {
 
 func (g *gen) newActor(id uint64) *actor {
 	return &actor{g: g, base: g.bases[int(id)%len(g.bases)], r: rand.New(rand.NewPCG(id, uint64(time.Now().UnixNano()))),
-		citizen: &http.Client{Timeout: g.cfg.Timeout}, browsers: map[string]*browser{}}
+		citizen: &http.Client{Timeout: g.cfg.Timeout}}
 }
 
 func (a *actor) pick(s []string) string { return s[a.r.IntN(len(s))] }
@@ -383,16 +394,21 @@ func (a *actor) poll(ctx context.Context, cond func() (bool, error)) error {
 	}
 }
 
-// browser returns the signed-in browser of a staff member, signing in the first time.
+// browser returns the signed-in browser of a staff member on the actor's console,
+// signing in the first time.
 func (a *actor) browser(ctx context.Context, username string) (*browser, error) {
-	if b := a.browsers[username]; b != nil {
-		return b, nil
+	v, _ := a.g.sessions.LoadOrStore(sessionKey{a.base, username}, &session{})
+	s := v.(*session)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b != nil {
+		return s.b, nil
 	}
 	b := newBrowser(a.base, a.g.cfg.Timeout)
 	if err := a.timed("console.signin", func() error { return b.signIn(ctx, username, a.g.cfg.Password) }); err != nil {
 		return nil, err
 	}
-	a.browsers[username] = b
+	s.b = b
 	return b, nil
 }
 

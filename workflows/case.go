@@ -44,6 +44,9 @@ const (
 	// versionMerge marks the histories of merged cases, so that a later change of
 	// the merge's steps can tell them apart.
 	versionMerge = "merge-duplicate"
+	// versionLocalDB runs the short database steps (routing, transitions, changes,
+	// the clerk and service look-ups) as local activities; see dbStep.
+	versionLocalDB = "local-db-steps"
 )
 
 // defaultReopenDays applies when CaseInput.ReopenDays is zero.
@@ -57,6 +60,10 @@ const defaultReopenDays = 15
 // stage-timing row; every change the citizen can see is told by e-mail and SMS.
 func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	w := newCaseWorkflow(ctx, in)
+	// Taken first, before any handler can run, so that every step of the case is
+	// run one way. A history recorded before the change has no marker here and
+	// replays with ordinary activities throughout.
+	w.localDB = workflow.GetVersion(ctx, versionLocalDB, workflow.DefaultVersion, 1) == 1
 	if err := w.setup(ctx); err != nil {
 		return CaseResult{}, err
 	}
@@ -79,6 +86,16 @@ type caseWorkflow struct {
 	mu workflow.Mutex
 	// dirty wakes the main loop when a handler changed something it times.
 	dirty bool
+	// writing is the transition being recorded, from the moment its activity is
+	// scheduled until its result is taken in; nil otherwise. The database may already
+	// show it, so validators accept what it will allow (see ahead).
+	writing *dimos.Transition
+	// routing is true from the start of route until the routed stage is the
+	// workflow's state, in cases of versionLocalDB. Local activities leave no trace in
+	// the history until their workflow task completes, so after a worker's crash the
+	// workflow may be looking up the route again while the database already shows
+	// the case routed: then only this flag says what is under way.
+	routing bool
 	// resumeStage is where a case returns when the citizen answers.
 	resumeStage dimos.Stage
 	infoAsked   time.Time
@@ -89,6 +106,8 @@ type caseWorkflow struct {
 	noteSeq    int
 	background int
 	rated      bool
+	// localDB: the database steps run as local activities (versionLocalDB).
+	localDB bool
 }
 
 type clock struct {
@@ -131,6 +150,15 @@ var (
 	dbOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	}
+	// The same writes as local activities: run by the worker inside the workflow task
+	// that asks for them, with no trip through the server's task queue. One try: a
+	// database that fails is waited out by the ordinary activity with dbOptions (see
+	// dbStep), which the server retries durably with the back-off above, for as long
+	// as it takes, and whose attempts a worker's crash does not lose.
+	localDBOptions = workflow.LocalActivityOptions{
+		StartToCloseTimeout: 15 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	}
 	// Mail and SMS: keep trying while the servers fail, a little slower.
 	notifyOptions = workflow.ActivityOptions{
@@ -240,8 +268,24 @@ func (w *caseWorkflow) run(ctx workflow.Context) (CaseResult, error) {
 // the basic facts (M10) and, where the category asks for it, gives it to the service's
 // least-loaded clerk.
 func (w *caseWorkflow) route(ctx workflow.Context) error {
+	w.routing = w.localDB
+	err := w.routeToDirector(ctx)
+	w.routing = false
+	if err != nil || !w.in.AutoAssign {
+		return err
+	}
+	var clerk int64
+	if err := w.dbStep(ctx, a.PickClerk, w.st.ServiceID, &clerk); err != nil || clerk == 0 {
+		return err
+	}
+	return w.assign(ctx, 0, clerk, "assigned_auto")
+}
+
+// routeToDirector is the routing proper: the route looked up, the routed stage
+// recorded, the director told.
+func (w *caseWorkflow) routeToDirector(ctx workflow.Context) error {
 	var route dimos.Routing
-	err := workflow.ExecuteActivity(ctx, a.RouteCase, activities.RouteInput{CaseID: w.in.CaseID, CategoryCode: w.in.CategoryCode}).Get(ctx, &route)
+	err := w.dbStep(ctx, a.RouteCase, activities.RouteInput{CaseID: w.in.CaseID, CategoryCode: w.in.CategoryCode}, &route)
 	if err != nil {
 		return err
 	}
@@ -250,14 +294,7 @@ func (w *caseWorkflow) route(ctx workflow.Context) error {
 		return err
 	}
 	w.notify(ctx, notify.EventCaseRoutedDirector, activities.ToDirector, fmt.Sprintf("routed/%d", w.st.Seq), activities.NotifyInput{})
-	if !w.in.AutoAssign {
-		return nil
-	}
-	var clerk int64
-	if err := workflow.ExecuteActivity(ctx, a.PickClerk, route.ServiceID).Get(ctx, &clerk); err != nil || clerk == 0 {
-		return err
-	}
-	return w.assign(ctx, 0, clerk, "assigned_auto")
+	return nil
 }
 
 // assign gives the case to an employee of the service that holds it.
@@ -315,21 +352,17 @@ func (w *caseWorkflow) lockedTransition(ctx workflow.Context, stage dimos.Stage,
 // state, stopping or restarting the clocks. The caller holds the mutex. Seq numbers the
 // stage visits and is the idempotency key of the write.
 func (w *caseWorkflow) transition(ctx workflow.Context, stage dimos.Stage, serviceID, employeeID int64, answer string, ev dimos.CaseEvent) error {
-	ctx = workflow.WithActivityOptions(ctx, dbOptions)
 	now := workflow.Now(ctx)
 	t := dimos.Transition{CaseID: w.in.CaseID, Seq: w.st.Seq + 1, Stage: stage, At: now,
 		ServiceID: serviceID, EmployeeID: employeeID, Answer: answer, Event: ev}
-	if err := workflow.ExecuteActivity(ctx, a.RecordTransition, t).Get(ctx, nil); err != nil {
+	w.writing = &t
+	err := w.dbStep(ctx, a.RecordTransition, t, nil)
+	w.writing = nil
+	if err != nil {
 		return err
 	}
 	wasRunning := w.st.Stage.ClockRuns()
-	w.st.Seq, w.st.Stage, w.st.Since = t.Seq, stage, now
-	if serviceID != 0 {
-		w.st.ServiceID = serviceID
-	}
-	if employeeID != 0 {
-		w.st.AssigneeID = employeeID
-	}
+	w.st = w.st.after(t)
 	switch runs := stage.ClockRuns(); {
 	case wasRunning && !runs:
 		w.pausedSince = now
@@ -352,6 +385,18 @@ func (w *caseWorkflow) transition(ctx workflow.Context, stage dimos.Stage, servi
 	return nil
 }
 
+// after is the state once t is stored: its stage, and the service and holder it names.
+func (st CaseState) after(t dimos.Transition) CaseState {
+	st.Seq, st.Stage, st.Since = t.Seq, t.Stage, t.At
+	if t.ServiceID != 0 {
+		st.ServiceID = t.ServiceID
+	}
+	if t.EmployeeID != 0 {
+		st.AssigneeID = t.EmployeeID
+	}
+	return st
+}
+
 func (w *caseWorkflow) meet(name string, at time.Time) {
 	for _, c := range w.clocks {
 		if c.name == name && c.metAt.IsZero() {
@@ -362,12 +407,29 @@ func (w *caseWorkflow) meet(name string, at time.Time) {
 
 // change applies a change that moves no stage, keyed for idempotency within the case.
 func (w *caseWorkflow) change(ctx workflow.Context, key string, ch dimos.CaseChange) error {
-	ctx = workflow.WithActivityOptions(ctx, dbOptions)
 	ch.CaseID, ch.Key = w.in.CaseID, key
 	if ch.Event.At.IsZero() {
 		ch.Event.At = workflow.Now(ctx)
 	}
-	return workflow.ExecuteActivity(ctx, a.ApplyChange, ch).Get(ctx, nil)
+	return w.dbStep(ctx, a.ApplyChange, ch, nil)
+}
+
+// dbStep runs one short step against PostgreSQL (one transaction, idempotent) and
+// decodes its result into result, if not nil. Cases of versionLocalDB run it as a local
+// activity first: it costs no round trip through the server, and a lifecycle's dozen
+// such steps were most of its time. When the local tries run out (the database down
+// for minutes), the ordinary activity takes over and retries as long as it takes,
+// durably, as it did before; a refusal for good (a business error) or a cancellation
+// is final either way.
+func (w *caseWorkflow) dbStep(ctx workflow.Context, activity, arg, result any) error {
+	if w.localDB {
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localDBOptions), activity, arg).Get(ctx, result)
+		if err == nil || refused(err) || temporal.IsCanceledError(err) {
+			return err
+		}
+		workflow.GetLogger(ctx).Warn("database step still failing; retrying as an activity", "case", w.in.Number, "err", err)
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions), activity, arg).Get(ctx, result)
 }
 
 // notify tells an event without waiting for it: a mail server that is down must not

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"dimos"
 	"dimos/activities"
@@ -442,25 +443,38 @@ func (s *CaseWorkflowSuite) Test_AutoAssignToLeastLoadedClerk() {
 }
 
 func (s *CaseWorkflowSuite) Test_RoutingRetriesWhileDatabaseIsDown() {
-	s.env = s.NewTestWorkflowEnvironment()
-	s.env.SetStartTime(submitted)
-	var a *activities.Activities
-	s.env.RegisterActivity(a)
-	s.env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(nil)
-	s.env.OnActivity(a.RouteCase, mock.Anything, mock.Anything).Return(dimos.Routing{}, errors.New("connection refused")).Times(3)
-	s.env.OnActivity(a.RouteCase, mock.Anything, mock.Anything).Return(route, nil).Once()
-	var routedAt time.Time
-	s.env.OnActivity(a.RecordTransition, mock.Anything, mock.Anything).Return(func(_ context.Context, t dimos.Transition) error {
-		if t.Stage == dimos.StageRouted {
-			routedAt = t.At
-		}
-		return nil
-	})
-	s.update(time.Hour, workflows.UpdateReject, workflows.RejectRequest{By: director, Reason: "Δεν αφορά τον δήμο."})
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, input)
-	s.Require().NoError(s.env.GetWorkflowError())
-	// Retries back off 1 s, 2 s, 4 s: the case is routed 7 s after it started.
-	s.True(routedAt.Equal(submitted.Add(7*time.Second)), "routed at %v", routedAt)
+	for _, tc := range []struct {
+		name    string
+		version workflow.Version
+		after   time.Duration
+	}{
+		// Retries back off 1 s, 2 s, 4 s: the case is routed 7 s after it started.
+		{"ActivitiesOnly", workflow.DefaultVersion, 7 * time.Second},
+		// The local try fails at once; the activity that takes over backs off 1 s, 2 s.
+		{"LocalFirst", 1, 3 * time.Second},
+	} {
+		s.Run(tc.name, func() {
+			s.env = s.NewTestWorkflowEnvironment()
+			s.env.SetStartTime(submitted)
+			s.env.OnGetVersion("local-db-steps", workflow.DefaultVersion, 1).Return(tc.version)
+			var a *activities.Activities
+			s.env.RegisterActivity(a)
+			s.env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(nil)
+			s.env.OnActivity(a.RouteCase, mock.Anything, mock.Anything).Return(dimos.Routing{}, errors.New("connection refused")).Times(3)
+			s.env.OnActivity(a.RouteCase, mock.Anything, mock.Anything).Return(route, nil).Once()
+			var routedAt time.Time
+			s.env.OnActivity(a.RecordTransition, mock.Anything, mock.Anything).Return(func(_ context.Context, t dimos.Transition) error {
+				if t.Stage == dimos.StageRouted {
+					routedAt = t.At
+				}
+				return nil
+			})
+			s.update(time.Hour, workflows.UpdateReject, workflows.RejectRequest{By: director, Reason: "Δεν αφορά τον δήμο."})
+			s.env.ExecuteWorkflow(workflows.CaseWorkflow, input)
+			s.Require().NoError(s.env.GetWorkflowError())
+			s.True(routedAt.Equal(submitted.Add(tc.after)), "routed at %v", routedAt)
+		})
+	}
 }
 
 // Test_PhoneRecordingFetched: a phone case's recorded message is fetched and attached

@@ -42,3 +42,9 @@ func domainError(err error) error {
 	}
 	return err
 }
+
+// isRefusal reports whether err is a refusal with the catalogue key key.
+func isRefusal(err error, key string) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Message() == key
+}

@@ -29,19 +29,19 @@ func (w *caseWorkflow) setupUpdates(ctx workflow.Context) error {
 		handler   any
 		validator any
 	}{
-		{UpdateAssign, w.handleAssign, w.validateAssign},
-		{UpdateTransfer, w.handleTransfer, w.validateTransfer},
-		{UpdateComment, w.handleComment, w.validateComment},
-		{UpdateAttach, w.handleAttach, w.validateAttach},
-		{UpdateRequestInfo, w.handleRequestInfo, w.validateRequestInfo},
-		{UpdateSetDueDate, w.handleSetDueDate, w.validateSetDueDate},
-		{UpdateRegisterProtocol, w.handleRegisterProtocol, w.validateRegisterProtocol},
-		{UpdateComplete, w.handleComplete, w.validateComplete},
-		{UpdateReject, w.handleReject, w.validateReject},
-		{UpdateCitizenComment, w.handleCitizenComment, w.validateCitizenComment},
-		{UpdateRate, w.handleRate, w.validateRate},
-		{UpdateReopen, w.handleReopen, w.validateReopen},
-		{UpdateMerge, w.handleMerge, w.validateMerge},
+		{UpdateAssign, w.handleAssign, ahead(w, w.validateAssign)},
+		{UpdateTransfer, w.handleTransfer, ahead(w, w.validateTransfer)},
+		{UpdateComment, w.handleComment, ahead(w, w.validateComment)},
+		{UpdateAttach, w.handleAttach, ahead(w, w.validateAttach)},
+		{UpdateRequestInfo, w.handleRequestInfo, aheadCtx(w, w.validateRequestInfo)},
+		{UpdateSetDueDate, w.handleSetDueDate, aheadCtx(w, w.validateSetDueDate)},
+		{UpdateRegisterProtocol, w.handleRegisterProtocol, ahead(w, w.validateRegisterProtocol)},
+		{UpdateComplete, w.handleComplete, ahead(w, w.validateComplete)},
+		{UpdateReject, w.handleReject, ahead(w, w.validateReject)},
+		{UpdateCitizenComment, w.handleCitizenComment, ahead(w, w.validateCitizenComment)},
+		{UpdateRate, w.handleRate, ahead(w, w.validateRate)},
+		{UpdateReopen, w.handleReopen, aheadCtx(w, w.validateReopen)},
+		{UpdateMerge, w.handleMerge, ahead(w, w.validateMerge)},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler,
 			workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {
@@ -51,9 +51,57 @@ func (w *caseWorkflow) setupUpdates(ctx workflow.Context) error {
 	return nil
 }
 
+// ahead makes a validator judge a decision on the state the database has, or is about
+// to have: a transition being written (w.writing) is already visible to staff, since
+// PostgreSQL holds it before its activity's result reaches the workflow, and the console
+// offers what the stored stage allows (an "assign" as soon as the case shows routed). A
+// decision passes when the state as it stands, or as it will stand once the write is
+// taken in, allows it. Nothing is decided early: the handler's guard waits for the
+// mutex, which the writer holds until the transition is the workflow's state, and then
+// checks again on that state. Validators do not run on replay, so accepting more here
+// changes no recorded history.
+func ahead[R any](w *caseWorkflow, validate func(R) error) func(R) error {
+	return func(r R) error { return w.judgeAhead(func() error { return validate(r) }) }
+}
+
+// aheadCtx is ahead for validators that read the workflow's clock.
+func aheadCtx[R any](w *caseWorkflow, validate func(workflow.Context, R) error) func(workflow.Context, R) error {
+	return func(ctx workflow.Context, r R) error { return w.judgeAhead(func() error { return validate(ctx, r) }) }
+}
+
+func (w *caseWorkflow) judgeAhead(validate func() error) error {
+	err := validate()
+	if err == nil {
+		return nil
+	}
+	if w.routing && w.writing == nil && isRefusal(err, "error.case.not_routed") {
+		// The route is being looked up, perhaps again after a crash, and the database
+		// may show the case routed already. Who may decide is known only once it is
+		// taken in: the handler waits for that and judges then.
+		return nil
+	}
+	if w.writing == nil {
+		return err
+	}
+	// Validators are synchronous and only read w, so the state can be swapped for the
+	// call and put back: no other coroutine runs in between.
+	now := w.st
+	w.st = w.st.after(*w.writing)
+	defer func() { w.st = now }()
+	// Refused either way: say why as of the state the database shows.
+	return validate()
+}
+
 // guard takes the mutex and validates again under it; the caller must Unlock when it
 // returns nil.
 func (w *caseWorkflow) guard(ctx workflow.Context, validate func() error) error {
+	// A decision accepted while the case was being routed waits for the routing (see
+	// judgeAhead). routing is never set in histories from before versionLocalDB, and
+	// Await returns without yielding when its condition holds, so they replay as
+	// they ran.
+	if err := workflow.Await(ctx, func() bool { return !w.routing }); err != nil {
+		return err
+	}
 	if err := w.mu.Lock(ctx); err != nil {
 		return err
 	}
@@ -137,9 +185,8 @@ func (w *caseWorkflow) handleAssign(ctx workflow.Context, r AssignRequest) (Done
 		return Done{}, err
 	}
 	defer w.mu.Unlock()
-	ctx = workflow.WithActivityOptions(ctx, dbOptions)
 	var e dimos.Employee
-	if err := workflow.ExecuteActivity(ctx, a.CheckAssignee, activities.AssigneeInput{ServiceID: w.st.ServiceID, EmployeeID: r.EmployeeID}).Get(ctx, &e); err != nil {
+	if err := w.dbStep(ctx, a.CheckAssignee, activities.AssigneeInput{ServiceID: w.st.ServiceID, EmployeeID: r.EmployeeID}, &e); err != nil {
 		return Done{}, domainError(err)
 	}
 	eventType := "assigned"
@@ -181,9 +228,8 @@ func (w *caseWorkflow) handleTransfer(ctx workflow.Context, r TransferRequest) (
 		return Done{}, err
 	}
 	defer w.mu.Unlock()
-	ctx = workflow.WithActivityOptions(ctx, dbOptions)
 	var route dimos.Routing
-	if err := workflow.ExecuteActivity(ctx, a.RouteToService, r.ServiceID).Get(ctx, &route); err != nil {
+	if err := w.dbStep(ctx, a.RouteToService, r.ServiceID, &route); err != nil {
 		return Done{}, domainError(err)
 	}
 	if err := w.transition(ctx, dimos.StageRouted, route.ServiceID, route.DirectorID, "",

@@ -335,7 +335,7 @@ func TestCaseEndToEnd(t *testing.T) {
 		t.Errorf("routed stage held by %d, want the director %d", timings[1].EmployeeID, director1.ID)
 	}
 
-	recordHistory(t, s.tc, workflows.WorkflowID(number), "complaint_completed")
+	recordHistory(t, s.tc, workflows.WorkflowID(number), "complaint_completed_local_db")
 	// The workflow stays for the reopen window, in which the citizen may rate or reopen.
 	state, err := workflows.Dispatcher{Client: s.tc}.State(ctx, number)
 	if err != nil {
