@@ -233,7 +233,8 @@ func TestStarter(t *testing.T) {
 	var mu sync.Mutex
 	up := false
 	var started []string
-	s := intake.NewStarter(intake.Starter{Cases: db, Interval: 20 * time.Millisecond, Start: func(_ context.Context, c *dimos.Case) error {
+	// One worker, so that the order of the starts is the order the sweep takes them in.
+	s := intake.NewStarter(intake.Starter{Cases: db, Interval: 20 * time.Millisecond, Workers: 1, Start: func(_ context.Context, c *dimos.Case) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if !up {

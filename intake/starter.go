@@ -3,28 +3,65 @@ package intake
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"dimos"
 )
+
+// StarterStore is the part of the case store the Starter needs.
+type StarterStore interface {
+	// CasesAwaitingWorkflow lists cases whose workflow has not been started yet,
+	// oldest first.
+	CasesAwaitingWorkflow(ctx context.Context, limit int) ([]*dimos.Case, error)
+	// MarkWorkflowsStarted records that the workflows of these cases exist.
+	MarkWorkflowsStarted(ctx context.Context, caseIDs []int64, at time.Time) error
+}
 
 // Starter starts the workflows of accepted cases. The intake API stores a case and
 // answers at once; the Starter then starts its workflow. When Temporal cannot be
 // reached, nothing is lost: the case stays marked as awaiting its workflow, and the
 // Starter's sweep tries again until Temporal is back. A crash between storing and
 // starting is covered the same way, by the sweep after restart.
+//
+// A start is a round trip to Temporal that mostly waits, so the Starter runs many at
+// once, and it marks the cases it started together, one statement for as many as
+// finished meanwhile, rather than one statement each.
 type Starter struct {
-	Cases dimos.CaseStore
+	Cases StarterStore
 	// Start starts one case's workflow; starting one that exists must succeed.
 	Start    func(ctx context.Context, c *dimos.Case) error
 	Interval time.Duration // between sweeps; default 5 s
 	Timeout  time.Duration // for one start; default 10 s
-	Workers  int           // concurrent starts of kicked cases; default 8
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Workers is how many starts run at once: of kicked cases, and within each sweep.
+	// Default DefaultStarterWorkers.
+	Workers int
+	Now     func() time.Time
+	Log     *slog.Logger
 
-	kick chan *dimos.Case
+	kick    chan *dimos.Case
+	started chan int64 // kicked cases started, waiting to be marked
+
+	// busy holds the cases queued or being started, which a sweep leaves alone so
+	// that a burst of submissions is not started twice.
+	busy *caseSet
 }
+
+type caseSet struct {
+	mu  sync.Mutex
+	ids map[int64]bool
+}
+
+// DefaultStarterWorkers matches the clients a busy portal has at once: with fewer,
+// starts queue up behind each other while each waits for Temporal.
+const DefaultStarterWorkers = 32
+
+// sweepBatch is how many waiting cases a sweep reads at a time.
+const sweepBatch = 100
+
+// maxMarkBatch bounds the ids marked by one statement.
+const maxMarkBatch = 500
 
 // NewStarter fills the defaults.
 func NewStarter(s Starter) *Starter {
@@ -35,7 +72,7 @@ func NewStarter(s Starter) *Starter {
 		s.Timeout = 10 * time.Second
 	}
 	if s.Workers <= 0 {
-		s.Workers = 8
+		s.Workers = DefaultStarterWorkers
 	}
 	if s.Now == nil {
 		s.Now = time.Now
@@ -44,20 +81,46 @@ func NewStarter(s Starter) *Starter {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
 	s.kick = make(chan *dimos.Case, 1024)
+	s.started = make(chan int64, maxMarkBatch)
+	s.busy = &caseSet{ids: map[int64]bool{}}
 	return &s
 }
 
 // Kick asks for c's workflow to be started soon. It never blocks: when the queue is
 // full the sweep will find the case.
 func (s *Starter) Kick(c *dimos.Case) {
+	if !s.claim(c.ID) {
+		return // already on its way
+	}
 	select {
 	case s.kick <- c:
 	default:
+		s.release(c.ID)
+	}
+}
+
+// claim marks a case as queued or being started; false if it already is.
+func (s *Starter) claim(id int64) bool {
+	s.busy.mu.Lock()
+	defer s.busy.mu.Unlock()
+	if s.busy.ids[id] {
+		return false
+	}
+	s.busy.ids[id] = true
+	return true
+}
+
+func (s *Starter) release(ids ...int64) {
+	s.busy.mu.Lock()
+	defer s.busy.mu.Unlock()
+	for _, id := range ids {
+		delete(s.busy.ids, id)
 	}
 }
 
 // Run starts kicked cases and sweeps for forgotten ones until ctx ends.
 func (s *Starter) Run(ctx context.Context) {
+	go s.markStarted(ctx)
 	for range s.Workers {
 		go func() {
 			for {
@@ -65,7 +128,15 @@ func (s *Starter) Run(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case c := <-s.kick:
-					s.startOne(ctx, c)
+					if !s.startOne(ctx, c) {
+						s.release(c.ID) // the sweep will try again
+						continue
+					}
+					select {
+					case s.started <- c.ID:
+					case <-ctx.Done():
+						return
+					}
 				}
 			}
 		}()
@@ -82,24 +153,100 @@ func (s *Starter) Run(ctx context.Context) {
 	}
 }
 
-// Sweep starts the workflows of every case still waiting for one, oldest first. It
-// stops at the first failure: Temporal is likely down, and the next sweep will retry.
+// markStarted marks kicked cases as started: each statement takes every id that
+// arrived while the one before ran, so the statements per case fall as load rises and
+// a lone case is marked at once.
+func (s *Starter) markStarted(ctx context.Context) {
+	for {
+		var ids []int64
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-s.started:
+			ids = append(ids, id)
+		}
+	more:
+		for len(ids) < maxMarkBatch {
+			select {
+			case id := <-s.started:
+				ids = append(ids, id)
+			default:
+				break more
+			}
+		}
+		s.mark(ctx, ids)
+	}
+}
+
+// mark records that the workflows of ids exist. On failure the workflows run all the
+// same; the next sweep starts them again, which is harmless, and marks them then.
+func (s *Starter) mark(ctx context.Context, ids []int64) {
+	defer s.release(ids...)
+	if len(ids) == 0 {
+		return
+	}
+	if err := s.Cases.MarkWorkflowsStarted(ctx, ids, s.Now()); err != nil {
+		s.Log.Warn("mark case workflows started", "cases", len(ids), "err", err)
+	}
+}
+
+// Sweep starts the workflows of every case still waiting for one, taken oldest first,
+// up to Workers at a time, leaving alone those the kicked workers hold. After the
+// first failure it starts no more: Temporal is likely down, and the next sweep will
+// retry.
 func (s *Starter) Sweep(ctx context.Context) {
 	for ctx.Err() == nil {
-		cases, err := s.Cases.CasesAwaitingWorkflow(ctx, 100)
+		cases, err := s.Cases.CasesAwaitingWorkflow(ctx, sweepBatch)
 		if err != nil {
 			s.Log.Warn("list cases awaiting their workflow", "err", err)
 			return
 		}
+		var todo []*dimos.Case
 		for _, c := range cases {
-			if !s.startOne(ctx, c) {
-				return
+			if s.claim(c.ID) {
+				todo = append(todo, c)
 			}
 		}
-		if len(cases) < 100 {
+		if !s.startAll(ctx, todo) || len(cases) < sweepBatch || len(todo) == 0 {
 			return
 		}
 	}
+}
+
+// startAll starts cases in order, up to Workers at once, and marks those started in
+// one statement. It reports whether every start succeeded.
+func (s *Starter) startAll(ctx context.Context, cases []*dimos.Case) bool {
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		started []int64
+		failed  atomic.Bool
+		slots   = make(chan struct{}, s.Workers)
+	)
+	for _, c := range cases {
+		slots <- struct{}{}
+		if failed.Load() || ctx.Err() != nil {
+			<-slots
+			s.release(c.ID)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if !s.startOne(ctx, c) {
+				failed.Store(true)
+				s.release(c.ID)
+				return
+			}
+			mu.Lock()
+			started = append(started, c.ID)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	s.mark(ctx, started)
+	return !failed.Load()
 }
 
 func (s *Starter) startOne(ctx context.Context, c *dimos.Case) bool {
@@ -110,10 +257,6 @@ func (s *Starter) startOne(ctx context.Context, c *dimos.Case) bool {
 			s.Log.Warn("start case workflow; will retry", "case", c.Number, "err", err)
 		}
 		return false
-	}
-	if err := s.Cases.MarkWorkflowStarted(ctx, c.ID, s.Now()); err != nil {
-		// The workflow runs; the next sweep starts it again, which is harmless.
-		s.Log.Warn("mark case workflow started", "case", c.Number, "err", err)
 	}
 	return true
 }

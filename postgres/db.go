@@ -34,6 +34,12 @@ type DB struct {
 	log  *slog.Logger
 }
 
+// DefaultMaxConns is the size of the connection pool unless the database URL names
+// one (pool_max_conns=N). pgx's own default, four on a two-core server, queues the
+// intake's submissions, the starter and the worker's activities behind each other
+// while PostgreSQL waits on the disk, not the processor.
+const DefaultMaxConns = 20
+
 // Open connects to the database at dsn, creating the database first if the server
 // does not have it yet. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
@@ -46,6 +52,9 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

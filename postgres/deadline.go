@@ -103,9 +103,9 @@ func deadlineParam(t time.Time) pgtype.Timestamptz {
 }
 
 // categoryClockLimit reads a category's completion clock in working days.
-func categoryClockLimit(ctx context.Context, tx pgx.Tx, code string) (float64, error) {
+func (db *DB) categoryClockLimit(ctx context.Context, code string) (float64, error) {
 	var completion, statutory float64
-	err := tx.QueryRow(ctx, `SELECT target_completion_days::float8, statutory_days::float8
+	err := db.Pool.QueryRow(ctx, `SELECT target_completion_days::float8, statutory_days::float8
 		FROM categories WHERE code = $1`, code).Scan(&completion, &statutory)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The insert that follows fails on the unknown category with its own error.

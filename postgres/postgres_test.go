@@ -121,6 +121,100 @@ func TestSubmitCase(t *testing.T) {
 		}
 	})
 
+	t.Run("NumbersPastSixDigits", func(t *testing.T) {
+		at := time.Date(2024, 5, 6, 9, 0, 0, 0, time.UTC)
+		if _, err := db.Pool.Exec(ctx, `INSERT INTO case_numbers (year, last) VALUES (2024, 999998)`); err != nil {
+			t.Fatal(err)
+		}
+		// The statement writes the number as dimos.FormatCaseNumber does.
+		for seq, want := range map[int]string{999999: "2024-999999", 1000000: "2024-1000000"} {
+			if got := dimos.FormatCaseNumber(2024, seq); got != want {
+				t.Fatalf("FormatCaseNumber(2024, %d) = %s", seq, got)
+			}
+		}
+		for _, want := range []string{"2024-999999", "2024-1000000"} {
+			c := newCase("potholes")
+			c.SubmittedAt = at
+			if err := db.SubmitCase(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			if c.Number != want {
+				t.Errorf("number %s, want %s", c.Number, want)
+			}
+		}
+	})
+
+	t.Run("ConcurrentSubmissionsNumberedOnce", func(t *testing.T) {
+		at := time.Date(2023, 5, 6, 9, 0, 0, 0, time.UTC)
+		const n = 40
+		numbers := make([]string, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := newCase("potholes")
+				c.SubmittedAt = at
+				errs[i] = db.SubmitCase(ctx, c)
+				numbers[i] = c.Number
+			}()
+		}
+		wg.Wait()
+		seen := map[string]bool{}
+		for i, number := range numbers {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			seen[number] = true
+		}
+		for i := 1; i <= n; i++ {
+			if !seen[dimos.FormatCaseNumber(2023, i)] {
+				t.Fatalf("numbers %v: %s missing", numbers, dimos.FormatCaseNumber(2023, i))
+			}
+		}
+		var received int
+		if err := db.Pool.QueryRow(ctx, `SELECT n FROM report_rollups WHERE day = '2023-05-06'
+			AND measure = 'case_received' AND category_code = 'potholes'`).Scan(&received); err != nil || received != n {
+			t.Fatalf("the reports count %d received, want %d (%v)", received, n, err)
+		}
+	})
+
+	t.Run("MarkWorkflowsStartedTogether", func(t *testing.T) {
+		var ids []int64
+		for range 3 {
+			c := newCase("potholes")
+			if err := db.SubmitCase(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, c.ID)
+		}
+		first := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+		if err := db.MarkWorkflowsStarted(ctx, ids[:1], first); err != nil {
+			t.Fatal(err)
+		}
+		// A case marked already keeps its first time; the others are marked at once.
+		if err := db.MarkWorkflowsStarted(ctx, ids, first.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			var at time.Time
+			if err := db.Pool.QueryRow(ctx, `SELECT workflow_started_at FROM cases WHERE id = $1`, id).Scan(&at); err != nil {
+				t.Fatalf("case %d: %v", i, err)
+			}
+			want := first.Add(time.Hour)
+			if i == 0 {
+				want = first
+			}
+			if !at.Equal(want) {
+				t.Errorf("case %d started at %s, want %s", i, at, want)
+			}
+		}
+		if err := db.MarkWorkflowsStarted(ctx, nil, first); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("ErrUnknownCategory", func(t *testing.T) {
 		if err := db.SubmitCase(ctx, newCase("no-such-category")); dimos.ErrorCode(err) != dimos.EINVALID {
 			t.Fatalf("got %v, want EINVALID", err)

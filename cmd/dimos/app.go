@@ -145,7 +145,8 @@ func newWeb(cfg config, db *postgres.DB, tc client.Client, log *slog.Logger) (*w
 	}
 	d := workflows.Dispatcher{Client: tc, Directory: db, ReopenDays: cfg.ReopenDays}
 	starter := intake.NewStarter(intake.Starter{
-		Cases: db, Start: d.Start, Interval: cfg.StarterInterval, Log: log.With("component", "starter"),
+		Cases: db, Start: d.Start, Interval: cfg.StarterInterval, Workers: cfg.StarterWorkers,
+		Log: log.With("component", "starter"),
 	})
 	app := fiber.New(fiber.Config{
 		AppName:   "dimos",

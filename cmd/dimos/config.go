@@ -25,6 +25,7 @@ type config struct {
 	SecureCookies       bool          // DIMOS_SECURE_COOKIES
 	SessionIdle         time.Duration // DIMOS_SESSION_IDLE
 	StarterInterval     time.Duration // DIMOS_STARTER_INTERVAL
+	StarterWorkers      int           // DIMOS_STARTER_WORKERS
 	LogLevel            slog.Level    // DIMOS_LOG_LEVEL
 	PublicURL           string        // DIMOS_PUBLIC_URL
 	Municipality        string        // DIMOS_MUNICIPALITY
@@ -67,6 +68,7 @@ var envVars = []struct{ Name, Default, Doc string }{
 	{"DIMOS_SECURE_COOKIES", "false", "mark cookies Secure (set behind TLS)"},
 	{"DIMOS_SESSION_IDLE", "30m", "staff sessions end after this long without activity"},
 	{"DIMOS_STARTER_INTERVAL", "5s", "how often accepted cases without a workflow are retried"},
+	{"DIMOS_STARTER_WORKERS", "32", "how many case workflows are started at once; about the number of citizens submitting at the same moment"},
 	{"DIMOS_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"DIMOS_PUBLIC_URL", "http://127.0.0.1:8080", "how citizens and staff reach dimos; links in mails start with it"},
 	{"DIMOS_MUNICIPALITY", "Δήμος", "the municipality's name, as mails are signed"},
@@ -131,6 +133,7 @@ func loadConfig() (config, error) {
 		EmbeddedUIPort:      num("DIMOS_TEMPORAL_UI_PORT"),
 		SessionIdle:         dur("DIMOS_SESSION_IDLE"),
 		StarterInterval:     dur("DIMOS_STARTER_INTERVAL"),
+		StarterWorkers:      num("DIMOS_STARTER_WORKERS"),
 		PublicURL:           strings.TrimRight(get("DIMOS_PUBLIC_URL"), "/"),
 		Municipality:        get("DIMOS_MUNICIPALITY"),
 		ReopenDays:          num("DIMOS_REOPEN_DAYS"),
@@ -152,6 +155,9 @@ func loadConfig() (config, error) {
 		TLSCert:             get("DIMOS_TLS_CERT"),
 		TLSKey:              get("DIMOS_TLS_KEY"),
 		HTTPRedirectAddr:    get("DIMOS_HTTP_REDIRECT_ADDR"),
+	}
+	if c.StarterWorkers < 1 {
+		errs = append(errs, "DIMOS_STARTER_WORKERS: not a number of at least 1")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, "DIMOS_TLS_CERT and DIMOS_TLS_KEY: set both or neither")
