@@ -31,7 +31,10 @@ const migrationLock = 0x64696d6f73 // "dimos"
 type DB struct {
 	Pool *pgxpool.Pool
 	Now  func() time.Time
-	log  *slog.Logger
+	// SearchCandidates bounds how many matching cases a search ranks (see
+	// SearchCases); 0 is DefaultSearchCandidates.
+	SearchCandidates int
+	log              *slog.Logger
 }
 
 // Open connects to the database at dsn, creating the database first if the server

@@ -259,15 +259,7 @@ func instantBounds(f reports.Filter) (from, to *time.Time) {
 }
 
 func (db *DB) readRollups(ctx context.Context, f reports.Filter, acc *reportAcc) error {
-	from, to := dayBounds(f)
-	rows, err := db.Pool.Query(ctx, `SELECT day, measure, service_id, employee_id, category_code, n,
-			within_target, within_statutory, max_days, max_hours,
-			coalesce(array_lower(days_hist, 1), 0), days_hist, coalesce(array_lower(hours_hist, 1), 0), hours_hist
-		FROM report_rollups
-		WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
-			AND ($3::bigint = 0 OR service_id = $3) AND ($4 = '' OR category_code = $4)
-			AND ($5 = '' OR channel = $5) AND ($6 = '' OR kind = $6) AND ($7::bigint = 0 OR employee_id = $7)`,
-		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID)
+	rows, err := db.Pool.Query(ctx, rollupsSQL, rollupsArgs(f)...)
 	if err != nil {
 		return err
 	}
@@ -301,6 +293,20 @@ func (db *DB) readRollups(ctx context.Context, f reports.Filter, acc *reportAcc)
 	return rows.Err()
 }
 
+// rollupsSQL reads the rollup rows of a filter's period and groups.
+const rollupsSQL = `SELECT day, measure, service_id, employee_id, category_code, n,
+			within_target, within_statutory, max_days, max_hours,
+			coalesce(array_lower(days_hist, 1), 0), days_hist, coalesce(array_lower(hours_hist, 1), 0), hours_hist
+		FROM report_rollups
+		WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
+			AND ($3::bigint = 0 OR service_id = $3) AND ($4 = '' OR category_code = $4)
+			AND ($5 = '' OR channel = $5) AND ($6 = '' OR kind = $6) AND ($7::bigint = 0 OR employee_id = $7)`
+
+func rollupsArgs(f reports.Filter) []any {
+	from, to := dayBounds(f)
+	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID}
+}
+
 // rollupRow is a row of report_rollups as read: the histograms as PostgreSQL sends
 // them, element i counting bucket lo+i, NULL for none.
 type rollupRow struct {
@@ -312,20 +318,7 @@ type rollupRow struct {
 
 // readOpen counts the open cases received in the period, and those overdue now.
 func (db *DB) readOpen(ctx context.Context, f reports.Filter, now time.Time, acc *reportAcc) error {
-	from, to := instantBounds(f)
-	rows, err := db.Pool.Query(ctx, `SELECT coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.category_code,
-			c.submitted_at, c.due_date, g.statutory_days::float8,
-			coalesce(w.entered, '{}'), coalesce(w.left_at, '{}')
-		FROM cases c
-		JOIN categories g ON g.code = c.category_code
-		LEFT JOIN LATERAL (SELECT array_agg(t.entered_at ORDER BY t.seq) AS entered,
-				array_agg(coalesce(t.left_at, $8) ORDER BY t.seq) AS left_at
-			FROM stage_timings t WHERE t.case_id = c.id AND t.stage = 'waiting_citizen') w ON true
-		WHERE c.stage NOT IN ('completed', 'rejected')
-			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
-			AND ($3::bigint = 0 OR c.service_id = $3) AND ($4 = '' OR c.category_code = $4)
-			AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6) AND ($7::bigint = 0 OR c.assignee_id = $7)`,
-		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, now)
+	rows, err := db.Pool.Query(ctx, openSQL, openArgs(f, now)...)
 	if err != nil {
 		return err
 	}
@@ -349,6 +342,25 @@ func (db *DB) readOpen(ctx context.Context, f reports.Filter, now time.Time, acc
 		}
 	}
 	return rows.Err()
+}
+
+// openSQL reads the open cases received in the period.
+const openSQL = `SELECT coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.category_code,
+			c.submitted_at, c.due_date, g.statutory_days::float8,
+			coalesce(w.entered, '{}'), coalesce(w.left_at, '{}')
+		FROM cases c
+		JOIN categories g ON g.code = c.category_code
+		LEFT JOIN LATERAL (SELECT array_agg(t.entered_at ORDER BY t.seq) AS entered,
+				array_agg(coalesce(t.left_at, $8) ORDER BY t.seq) AS left_at
+			FROM stage_timings t WHERE t.case_id = c.id AND t.stage = 'waiting_citizen') w ON true
+		WHERE c.stage NOT IN ('completed', 'rejected')
+			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
+			AND ($3::bigint = 0 OR c.service_id = $3) AND ($4 = '' OR c.category_code = $4)
+			AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6) AND ($7::bigint = 0 OR c.assignee_id = $7)`
+
+func openArgs(f reports.Filter, now time.Time) []any {
+	from, to := instantBounds(f)
+	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, now}
 }
 
 // overdueNow reports whether an open case is past its due date, or past the
@@ -535,19 +547,7 @@ const maxPingPongs = 200
 // pingPongs lists the cases of the filter whose service or clerk came back after
 // handing the case on: A→B→A.
 func (db *DB) pingPongs(ctx context.Context, f reports.Filter, names *reportNames) ([]reports.PingPong, error) {
-	from, to := instantBounds(f)
-	rows, err := db.Pool.Query(ctx, `SELECT c.number, c.subject, h.dimension, h.holders, h.returns
-		FROM case_holders h JOIN cases c ON c.id = h.case_id
-		WHERE h.returns > 0
-			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
-			AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM case_holders s
-				WHERE s.case_id = c.id AND s.dimension = 'service' AND $3 = ANY (s.holders)))
-			AND ($4 = '' OR c.category_code = $4) AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6)
-			AND ($7::bigint = 0 OR EXISTS (SELECT 1 FROM case_holders e
-				WHERE e.case_id = c.id AND e.dimension = 'employee' AND $7 = ANY (e.holders)))
-		ORDER BY h.returns DESC, cardinality(h.holders) DESC, c.number, h.dimension DESC
-		LIMIT $8`,
-		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, maxPingPongs)
+	rows, err := db.Pool.Query(ctx, pingPongsSQL, pingPongsArgs(f)...)
 	if err != nil {
 		return nil, err
 	}
@@ -562,6 +562,24 @@ func (db *DB) pingPongs(ctx context.Context, f reports.Filter, names *reportName
 		}
 		return p, err
 	})
+}
+
+// pingPongsSQL lists the worst ping-pongs of a filter.
+const pingPongsSQL = `SELECT c.number, c.subject, h.dimension, h.holders, h.returns
+		FROM case_holders h JOIN cases c ON c.id = h.case_id
+		WHERE h.returns > 0
+			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
+			AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM case_holders s
+				WHERE s.case_id = c.id AND s.dimension = 'service' AND $3 = ANY (s.holders)))
+			AND ($4 = '' OR c.category_code = $4) AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6)
+			AND ($7::bigint = 0 OR EXISTS (SELECT 1 FROM case_holders e
+				WHERE e.case_id = c.id AND e.dimension = 'employee' AND $7 = ANY (e.holders)))
+		ORDER BY h.returns DESC, cardinality(h.holders) DESC, c.number, h.dimension DESC
+		LIMIT $8`
+
+func pingPongsArgs(f reports.Filter) []any {
+	from, to := instantBounds(f)
+	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, maxPingPongs}
 }
 
 // CaseLines streams the cases submitted in the filter's period, in submission order,
