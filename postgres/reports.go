@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -316,9 +317,29 @@ type rollupRow struct {
 	dh, hh             []pgtype.Int4
 }
 
-// readOpen counts the open cases received in the period, and those overdue now.
+// readOpen counts the open cases received in the period, and those overdue now, in
+// one aggregate over the open cases' index (cases_open_report_idx covers every column
+// it reads), so that it costs a scan of index entries, not a visit to each case and
+// its stage visits.
+//
+// A case is overdue now when past its due date, or when its clock (working time since
+// submission, less the time it stood still: clock_paused_us for the stops that ended,
+// and the wait going on since clock_paused_at) exceeds its category's statutory
+// limit. Working time is read off a cumulative calendar (reportClockDays): W(t) is the
+// working time from the calendar's first day to t, so WorkingDuration(a, b) is
+// W(b) − W(a), which SQL computes from the day's row and the Athens time of day.
 func (db *DB) readOpen(ctx context.Context, f reports.Filter, now time.Time, acc *reportAcc) error {
-	rows, err := db.Pool.Query(ctx, openSQL, openArgs(f, now)...)
+	args := openArgs(f, now)
+	var first *time.Time
+	if err := db.Pool.QueryRow(ctx, openFirstSQL, args[:7]...).Scan(&first); err != nil {
+		return err
+	}
+	if first == nil {
+		return nil // no open case in the period
+	}
+	days, before, open := reportClockDays(*first, now)
+	args = append(args, days, before, open, reportClockAt(days, before, open, now), float64(dimos.StatutoryDays))
+	rows, err := db.Pool.Query(ctx, openSQL, args...)
 	if err != nil {
 		return err
 	}
@@ -326,41 +347,82 @@ func (db *DB) readOpen(ctx context.Context, f reports.Filter, now time.Time, acc
 	for rows.Next() {
 		var service, employee int64
 		var category string
-		var submitted time.Time
-		var due *time.Time
-		var statutory float64
-		var entered, left []time.Time
-		if err := rows.Scan(&service, &employee, &category, &submitted, &due, &statutory, &entered, &left); err != nil {
+		var backlog, overdue int
+		if err := rows.Scan(&service, &employee, &category, &backlog, &overdue); err != nil {
 			return err
 		}
-		overdue := overdueNow(now, submitted, due, statutory, entered, left)
 		for _, g := range acc.groupsOf(service, employee, category) {
-			g.backlog++
-			if overdue {
-				g.overdue++
-			}
+			g.backlog += backlog
+			g.overdue += overdue
 		}
 	}
 	return rows.Err()
 }
 
-// openSQL reads the open cases received in the period.
-const openSQL = `SELECT coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.category_code,
-			c.submitted_at, c.due_date, g.statutory_days::float8,
-			coalesce(w.entered, '{}'), coalesce(w.left_at, '{}')
-		FROM cases c
-		JOIN categories g ON g.code = c.category_code
-		LEFT JOIN LATERAL (SELECT array_agg(t.entered_at ORDER BY t.seq) AS entered,
-				array_agg(coalesce(t.left_at, $8) ORDER BY t.seq) AS left_at
-			FROM stage_timings t WHERE t.case_id = c.id AND t.stage = 'waiting_citizen') w ON true
-		WHERE c.stage NOT IN ('completed', 'rejected')
+// openCond picks the open cases of the filter ($1–$7).
+const openCond = `c.stage NOT IN ('completed', 'rejected')
 			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
 			AND ($3::bigint = 0 OR c.service_id = $3) AND ($4 = '' OR c.category_code = $4)
 			AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6) AND ($7::bigint = 0 OR c.assignee_id = $7)`
 
+// openFirstSQL finds when the earliest open case of the filter was submitted: the
+// calendar starts on that day.
+const openFirstSQL = `SELECT min(c.submitted_at) FROM cases c WHERE ` + openCond
+
+// wallClockUS is the Athens time of day of a timestamptz column, in µs.
+const wallClockUS = `(extract(epoch FROM (%s AT TIME ZONE 'Europe/Athens')::time) * 1000000)::bigint`
+
+// openSQL counts the open cases of the filter by holder and category, and those
+// overdue now ($8): the calendar's days ($9), working time before each ($10, µs) and
+// whether it is a working day ($11); W(now) ($12); the default statutory limit ($13).
+var openSQL = `WITH cal AS (SELECT * FROM unnest($9::date[], $10::bigint[], $11::bool[]) AS cal (day, before_us, open))
+		SELECT coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.category_code, count(*)::int,
+			(count(*) FILTER (WHERE c.due_date < $8
+				OR coalesce(p.before_us + CASE WHEN p.open THEN ` + fmt.Sprintf(wallClockUS, "c.clock_paused_at") + ` ELSE 0 END, $12)
+					- (s.before_us + CASE WHEN s.open THEN ` + fmt.Sprintf(wallClockUS, "c.submitted_at") + ` ELSE 0 END)
+					- c.clock_paused_us
+					> CASE WHEN g.statutory_days > 0 THEN g.statutory_days ELSE $13 END * 86400000000))::int
+		FROM cases c
+		JOIN categories g ON g.code = c.category_code
+		JOIN cal s ON s.day = (c.submitted_at AT TIME ZONE 'Europe/Athens')::date
+		LEFT JOIN cal p ON c.stage = 'waiting_citizen' AND p.day = (c.clock_paused_at AT TIME ZONE 'Europe/Athens')::date
+		WHERE ` + openCond + `
+		GROUP BY 1, 2, 3`
+
 func openArgs(f reports.Filter, now time.Time) []any {
 	from, to := instantBounds(f)
 	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, now}
+}
+
+// reportClockDays is the cumulative working-time calendar from the Athens day of first
+// to the day of last: each day, the working time (µs) from the first day's midnight
+// to the day's midnight, and whether it is a working day (worth 24h of wall clock).
+func reportClockDays(first, last time.Time) (days []time.Time, before []int64, open []bool) {
+	var sum int64
+	for d := civilDay(first); !d.After(civilDay(last)); d = d.AddDate(0, 0, 1) {
+		work := reportCalendar.IsWorkingDay(time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, athens))
+		days, before, open = append(days, d), append(before, sum), append(open, work)
+		if work {
+			sum += (24 * time.Hour).Microseconds()
+		}
+	}
+	return days, before, open
+}
+
+// reportClockAt is W(t) on the calendar of reportClockDays, t within it.
+func reportClockAt(days []time.Time, before []int64, open []bool, t time.Time) int64 {
+	i := sort.Search(len(days), func(i int) bool { return days[i].After(civilDay(t)) }) - 1
+	if i < 0 {
+		return 0
+	}
+	w := before[i]
+	if open[i] {
+		local := t.In(athens)
+		h, m, sec := local.Clock()
+		w += (time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second +
+			time.Duration(local.Nanosecond())).Microseconds()
+	}
+	return w
 }
 
 // overdueNow reports whether an open case is past its due date, or past the
