@@ -499,6 +499,23 @@ func benchDatabase(b *testing.B, n int) *postgres.DB {
 		b.Fatal(err)
 	}
 	if have == n {
+		// A database seeded before the seeding rebuilt the rollups has none; the
+		// delay report reads them, so build them once, as dimos seed does.
+		var rollups bool
+		if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM report_rollups)`).Scan(&rollups); err != nil {
+			b.Fatal(err)
+		}
+		if !rollups {
+			if err := db.RebuildRollups(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		// Index-only scans (the inbox counts, the report's open cases) need the
+		// visibility map that autovacuum keeps; after a seeding or the clock backfill
+		// of Migrate it may not have run yet.
+		if _, err := db.Pool.Exec(ctx, `VACUUM (ANALYZE) cases`); err != nil {
+			b.Fatal(err)
+		}
 		return db
 	}
 	if have != 0 { // an interrupted seeding: start again
@@ -516,7 +533,10 @@ func benchDatabase(b *testing.B, n int) *postgres.DB {
 		b.Fatal(err)
 	}
 	fmt.Printf("seeded %d cases into %s in %s\n", n, BenchDatabaseName(n, schema), time.Since(began).Round(time.Second))
-	return db
+	// Once more through the path of a kept database: Migrate fills the clocks of the
+	// cases just loaded, the rollups are built, the table vacuumed.
+	db.Close()
+	return benchDatabase(b, n)
 }
 
 // BenchDatabaseName is the database of n generated cases at a schema version; seed
