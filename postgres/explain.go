@@ -79,6 +79,10 @@ func (db *DB) ExplainInboxCounts(ctx context.Context, q dimos.InboxQuery) (strin
 // ExplainReport is Explain of each query Report runs for f: the rollups, the open
 // cases and the ping-pongs, one plan after the other.
 func (db *DB) ExplainReport(ctx context.Context, f reports.Filter) (string, error) {
+	open, err := db.openArgs(ctx, f, db.Now())
+	if err != nil {
+		return "", err
+	}
 	var out []string
 	for _, q := range []struct {
 		name string
@@ -86,7 +90,7 @@ func (db *DB) ExplainReport(ctx context.Context, f reports.Filter) (string, erro
 		args []any
 	}{
 		{"rollups", rollupsSQL, rollupsArgs(f)},
-		{"open cases", openSQL, openArgs(f, db.Now())},
+		{"open cases", openSQL, open},
 		{"ping-pongs", pingPongsSQL, pingPongsArgs(f)},
 	} {
 		plan, err := db.Explain(ctx, q.sql, q.args...)

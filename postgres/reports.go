@@ -329,16 +329,10 @@ type rollupRow struct {
 // working time from the calendar's first day to t, so WorkingDuration(a, b) is
 // W(b) − W(a), which SQL computes from the day's row and the Athens time of day.
 func (db *DB) readOpen(ctx context.Context, f reports.Filter, now time.Time, acc *reportAcc) error {
-	args := openArgs(f, now)
-	var first *time.Time
-	if err := db.Pool.QueryRow(ctx, openFirstSQL, args[:7]...).Scan(&first); err != nil {
+	args, err := db.openArgs(ctx, f, now)
+	if err != nil || args == nil {
 		return err
 	}
-	if first == nil {
-		return nil // no open case in the period
-	}
-	days, before, open := reportClockDays(*first, now)
-	args = append(args, days, before, open, reportClockAt(days, before, open, now), float64(dimos.StatutoryDays))
 	rows, err := db.Pool.Query(ctx, openSQL, args...)
 	if err != nil {
 		return err
@@ -389,9 +383,16 @@ var openSQL = `WITH cal AS (SELECT * FROM unnest($9::date[], $10::bigint[], $11:
 		WHERE ` + openCond + `
 		GROUP BY 1, 2, 3`
 
-func openArgs(f reports.Filter, now time.Time) []any {
+// openArgs are the arguments of openSQL, nil when the filter holds no open case.
+func (db *DB) openArgs(ctx context.Context, f reports.Filter, now time.Time) ([]any, error) {
 	from, to := instantBounds(f)
-	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, now}
+	args := []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID}
+	var first *time.Time
+	if err := db.Pool.QueryRow(ctx, openFirstSQL, args...).Scan(&first); err != nil || first == nil {
+		return nil, err
+	}
+	days, before, open := reportClockDays(*first, now)
+	return append(args, now, days, before, open, reportClockAt(days, before, open, now), float64(dimos.StatutoryDays)), nil
 }
 
 // reportClockDays is the cumulative working-time calendar from the Athens day of first
