@@ -93,6 +93,10 @@ func (db *DB) ExplainReport(ctx context.Context, f reports.Filter) (string, erro
 		{"open cases", openSQL, open},
 		{"ping-pongs", pingPongsSQL, pingPongsArgs(f)},
 	} {
+		if q.args == nil {
+			out = append(out, "-- "+q.name+": none")
+			continue
+		}
 		plan, err := db.Explain(ctx, q.sql, q.args...)
 		if err != nil {
 			return "", fmt.Errorf("explain %s: %w", q.name, err)
