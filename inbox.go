@@ -202,8 +202,22 @@ type InboxPage struct {
 	Prev  *InboxCursor
 }
 
-// InboxCounts is how many cases each tab holds under the query's scope and filters.
+// InboxCounts is how many cases each tab holds under the query's scope and filters,
+// counted up to InboxCountCap: a tab holding more reads InboxCountCap+1.
 type InboxCounts map[InboxTab]int
+
+// InboxCountCap is as far as the inbox counts a tab's cases. Counting further would
+// read every open case of a large municipality on each page view (the counts are in
+// every tab's title), and past a thousand the exact figure tells a clerk nothing.
+const InboxCountCap = 999
+
+// InboxCountLabel is how a page shows a count: the number, or "999+" past the cap.
+func InboxCountLabel(n int) string {
+	if n > InboxCountCap {
+		return strconv.Itoa(InboxCountCap) + "+"
+	}
+	return strconv.Itoa(n)
+}
 
 // Inbox lists the cases of the staff inbox.
 type Inbox interface {

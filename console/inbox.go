@@ -170,13 +170,13 @@ type inboxView struct {
 	Statuses   []option
 	Channels   []option
 	Kinds      []option
-	Count      int // rows in the current tab, all pages
+	Count      string // rows in the current tab, all pages ("999+" past the cap)
 }
 
 type inboxTabLink struct {
 	Tab      dimos.InboxTab
 	LabelKey string
-	Count    int
+	Count    string
 	URL      string
 	Current  bool
 }
@@ -277,10 +277,10 @@ func (con *Console) inboxView(c *fiber.Ctx) (inboxView, int, error) {
 	for _, tab := range q.Scope.Tabs() {
 		link := form
 		link.Tab, link.After, link.Before = string(tab), "", ""
-		v.Tabs = append(v.Tabs, inboxTabLink{Tab: tab, LabelKey: "inbox.tab." + string(tab), Count: counts[tab],
+		v.Tabs = append(v.Tabs, inboxTabLink{Tab: tab, LabelKey: "inbox.tab." + string(tab), Count: dimos.InboxCountLabel(counts[tab]),
 			URL: withQuery(pathInbox, link.values(false)), Current: tab == q.Tab})
 	}
-	v.Count = counts[q.Tab]
+	v.Count = dimos.InboxCountLabel(counts[q.Tab])
 	page, err := store.InboxPage(ctx, q)
 	if err != nil {
 		return inboxView{}, 0, err

@@ -31,7 +31,10 @@ const migrationLock = 0x64696d6f73 // "dimos"
 type DB struct {
 	Pool *pgxpool.Pool
 	Now  func() time.Time
-	log  *slog.Logger
+	// SearchCandidates bounds how many matching cases a search ranks (see
+	// SearchCases); 0 is DefaultSearchCandidates.
+	SearchCandidates int
+	log              *slog.Logger
 }
 
 // DefaultMaxConns is the size of the connection pool unless the database URL names

@@ -167,7 +167,7 @@ func retargetDeadlines(ctx context.Context, tx pgx.Tx, code string, limitDays fl
 // nothing to do once done.
 func (db *DB) backfillDeadlines(ctx context.Context) error {
 	for {
-		n, err := db.backfillDeadlineBatch(ctx, 500)
+		n, err := db.backfillDeadlineBatch(ctx, 5000)
 		if err != nil {
 			return fmt.Errorf("backfill case deadlines: %w", err)
 		}
@@ -212,13 +212,19 @@ func (db *DB) backfillDeadlineBatch(ctx context.Context, size int) (int, error) 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, f := range all {
-			if err := saveCaseClock(ctx, tx, f.id, f.k); err != nil {
-				return err
-			}
+		// One statement for the batch: a million cases loaded by COPY took twenty
+		// minutes row by row.
+		ids, deadlines := make([]int64, len(all)), make([]time.Time, len(all))
+		pausedAt, pausedUS := make([]*time.Time, len(all)), make([]int64, len(all))
+		for i, f := range all {
+			ids[i], deadlines[i], pausedAt[i], pausedUS[i] = f.id, f.k.deadline(), f.k.pausedAt, f.k.paused.Microseconds()
 		}
+		_, err = tx.Exec(ctx, `UPDATE cases c SET clock_deadline_at = d.deadline, clock_paused_at = d.paused_at,
+				clock_paused_us = d.paused_us
+			FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::bigint[]) AS d (id, deadline, paused_at, paused_us)
+			WHERE c.id = d.id`, ids, deadlines, pausedAt, pausedUS)
 		n = len(all)
-		return nil
+		return err
 	})
 	return n, err
 }

@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"dimos"
+	"dimos/reports"
 )
 
 // BulkVersion numbers the generator of SeedCases: benchmarks keep a seeded database
@@ -33,9 +35,73 @@ func (db *DB) Explain(ctx context.Context, sql string, args ...any) (string, err
 	return strings.Join(lines, "\n"), err
 }
 
-// ExplainSearchCases is Explain of the query SearchCases runs with the same arguments.
+// ExplainSearchCases is Explain of the queries SearchCases runs with the same
+// arguments: the first window of candidates, then the ranking of all of them.
 func (db *DB) ExplainSearchCases(ctx context.Context, q string, scope dimos.SearchScope, limit int) (string, error) {
 	q = strings.TrimSpace(q)
+	var newest int64
+	if err := db.Pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM cases`).Scan(&newest); err != nil {
+		return "", err
+	}
+	want := db.searchCandidateLimit()
+	window, err := db.Explain(ctx, searchWindowSQL, pgx.QueryExecModeExec, q, newest+1-int64(want*searchFirstWindow), newest+1,
+		scope.All, scope.ServiceID, scope.EmployeeID, want)
+	if err != nil {
+		return "", err
+	}
+	ids, err := db.searchCandidates(ctx, q, scope)
+	if err != nil {
+		return "", err
+	}
 	number, _ := dimos.ParseCaseNumber(q)
-	return db.Explain(ctx, searchSQL, q, number, scope.All, scope.ServiceID, scope.EmployeeID, limit, headlineOptions)
+	rank, err := db.Explain(ctx, searchSQL, q, number, scope.All, scope.ServiceID, scope.EmployeeID, limit, headlineOptions, ids)
+	return fmt.Sprintf("-- first window of candidates\n%s\n-- ranking %d candidates\n%s", window, len(ids), rank), err
+}
+
+// ExplainInboxPage is Explain of the query InboxPage runs for q.
+func (db *DB) ExplainInboxPage(ctx context.Context, q dimos.InboxQuery) (string, error) {
+	st, err := db.inboxPageStatement(q)
+	if err != nil {
+		return "", err
+	}
+	return db.Explain(ctx, st.sql, st.args...)
+}
+
+// ExplainInboxCounts is Explain of the query InboxCounts runs for q.
+func (db *DB) ExplainInboxCounts(ctx context.Context, q dimos.InboxQuery) (string, error) {
+	sql, args, _, err := db.inboxCountsStatement(q)
+	if err != nil {
+		return "", err
+	}
+	return db.Explain(ctx, sql, args...)
+}
+
+// ExplainReport is Explain of each query Report runs for f: the rollups, the open
+// cases and the ping-pongs, one plan after the other.
+func (db *DB) ExplainReport(ctx context.Context, f reports.Filter) (string, error) {
+	open, err := db.openArgs(ctx, f, db.Now())
+	if err != nil {
+		return "", err
+	}
+	var out []string
+	for _, q := range []struct {
+		name string
+		sql  string
+		args []any
+	}{
+		{"rollups", rollupsSQL, rollupsArgs(f)},
+		{"open cases", openSQL, open},
+		{"ping-pongs", pingPongsSQL, pingPongsArgs(f)},
+	} {
+		if q.args == nil {
+			out = append(out, "-- "+q.name+": none")
+			continue
+		}
+		plan, err := db.Explain(ctx, q.sql, q.args...)
+		if err != nil {
+			return "", fmt.Errorf("explain %s: %w", q.name, err)
+		}
+		out = append(out, "-- "+q.name+"\n"+plan)
+	}
+	return strings.Join(out, "\n"), nil
 }

@@ -1,6 +1,10 @@
 package postgres
 
-import "dimos"
+import (
+	"time"
+
+	"dimos"
+)
 
 // InboxStatements returns the SQL and arguments of an inbox page and of its counts, so
 // that the plans benchmark can EXPLAIN exactly what InboxPage and InboxCounts run.
@@ -11,4 +15,11 @@ func (db *DB) InboxStatements(q dimos.InboxQuery) (page string, pageArgs []any, 
 	}
 	counts, countArgs, _, err = db.inboxCountsStatement(q)
 	return st.sql, st.args, counts, countArgs, err
+}
+
+// ReportClock is W(t) of the delay report's cumulative working-time calendar from
+// first to last.
+func ReportClock(first, last time.Time) func(time.Time) int64 {
+	days, before, open := reportClockDays(first, last)
+	return func(t time.Time) int64 { return reportClockAt(days, before, open, t) }
 }

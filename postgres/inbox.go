@@ -250,7 +250,8 @@ func (db *DB) inboxPageStatement(q dimos.InboxQuery) (inboxStatement, error) {
 }
 
 // InboxCounts counts the cases of every tab open to the query's scope, under its
-// filters, in one statement.
+// filters, in one statement, up to dimos.InboxCountCap: each count reads at most
+// that many index entries, however many cases are open.
 func (db *DB) InboxCounts(ctx context.Context, q dimos.InboxQuery) (dimos.InboxCounts, error) {
 	sql, args, tabs, err := db.inboxCountsStatement(q)
 	if err != nil {
@@ -275,6 +276,7 @@ func (db *DB) inboxCountsStatement(q dimos.InboxQuery) (string, []any, []dimos.I
 	b := &inboxSQL{now: db.inboxNow(q)}
 	tabs := q.Scope.Tabs()
 	filters := b.filters(q.Filters)
+	capArg := b.arg(dimos.InboxCountCap + 1)
 	cols := make([]string, len(tabs))
 	for i, tab := range tabs {
 		branches, err := b.branches(tab, q.Scope)
@@ -282,12 +284,13 @@ func (db *DB) inboxCountsStatement(q dimos.InboxQuery) (string, []any, []dimos.I
 			return "", nil, nil, err
 		}
 		// One count per branch, each through the index that serves the branch's
-		// page; the branches of a tab are disjoint, so their counts add up.
+		// page and stopping past the cap; the branches of a tab are disjoint, so
+		// their counts add up.
 		counts := make([]string, len(branches))
 		for j, cond := range branches {
-			counts[j] = "(SELECT count(*) FROM cases c WHERE " + cond + filters + ")"
+			counts[j] = "(SELECT count(*) FROM (SELECT FROM cases c WHERE " + cond + filters + " LIMIT " + capArg + ") x)"
 		}
-		cols[i] = strings.Join(counts, " + ")
+		cols[i] = "least(" + strings.Join(counts, " + ") + ", " + capArg + ")"
 	}
 	return "SELECT " + strings.Join(cols, ", "), b.args, tabs, nil
 }

@@ -435,3 +435,51 @@ func ExampleInboxCursor() {
 	fmt.Println(c, back == c)
 	// Output: 1775458800000000_42 true
 }
+
+// TestInboxCountsCap: the counts stop at dimos.InboxCountCap and read one more past
+// it, for a tab of one branch and for one of two, and stay exact below it.
+func TestInboxCountsCap(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	clerk, svc := employeeID(t, db, "tech.clerk1")
+	other, _ := employeeID(t, db, "tech.clerk2")
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	// n open, overdue cases of the clerk's service held by who.
+	file := func(n int, who int64, prefix string) {
+		t.Helper()
+		_, err := db.Pool.Exec(ctx, `INSERT INTO cases (number, kind, category_code, channel, subject, body, anonymous,
+				stage, status, stage_seq, service_id, assignee_id, submitted_at, clock_deadline_at)
+			SELECT $4 || s, 'request', (SELECT code FROM categories WHERE service_id = $2 ORDER BY code LIMIT 1), 'portal',
+				'Υπόθεση', 'Κείμενο', false, 'in_progress', 'in_progress', 2, $2, $3,
+				$5::timestamptz - interval '30 days', $5::timestamptz - interval '1 day'
+			FROM generate_series(1, $1) s`, n, svc, who, prefix, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	scope := dimos.InboxScope{EmployeeID: clerk, ServiceID: svc}
+	counts := func() dimos.InboxCounts {
+		t.Helper()
+		c, err := db.InboxCounts(ctx, dimos.InboxQuery{Scope: scope, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	file(dimos.InboxCountCap, clerk, "M")
+	if c := counts(); c[dimos.InboxMine] != dimos.InboxCountCap || c[dimos.InboxOverdue] != dimos.InboxCountCap {
+		t.Fatalf("at the cap: mine %d, overdue %d, want %d", c[dimos.InboxMine], c[dimos.InboxOverdue], dimos.InboxCountCap)
+	}
+	file(1, clerk, "N")
+	file(5, other, "O") // the overdue tab's second branch: the service's cases held by others
+	c := counts()
+	if c[dimos.InboxMine] != dimos.InboxCountCap+1 || c[dimos.InboxOverdue] != dimos.InboxCountCap+1 {
+		t.Errorf("past the cap: mine %d, overdue %d, want %d", c[dimos.InboxMine], c[dimos.InboxOverdue], dimos.InboxCountCap+1)
+	}
+	if got := dimos.InboxCountLabel(c[dimos.InboxMine]); got != "999+" {
+		t.Errorf("label past the cap %q, want 999+", got)
+	}
+	if got := dimos.InboxCountLabel(dimos.InboxCountCap); got != "999" {
+		t.Errorf("label at the cap %q, want 999", got)
+	}
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -259,15 +260,7 @@ func instantBounds(f reports.Filter) (from, to *time.Time) {
 }
 
 func (db *DB) readRollups(ctx context.Context, f reports.Filter, acc *reportAcc) error {
-	from, to := dayBounds(f)
-	rows, err := db.Pool.Query(ctx, `SELECT day, measure, service_id, employee_id, category_code, n,
-			within_target, within_statutory, max_days, max_hours,
-			coalesce(array_lower(days_hist, 1), 0), days_hist, coalesce(array_lower(hours_hist, 1), 0), hours_hist
-		FROM report_rollups
-		WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
-			AND ($3::bigint = 0 OR service_id = $3) AND ($4 = '' OR category_code = $4)
-			AND ($5 = '' OR channel = $5) AND ($6 = '' OR kind = $6) AND ($7::bigint = 0 OR employee_id = $7)`,
-		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID)
+	rows, err := db.Pool.Query(ctx, rollupsSQL, rollupsArgs(f)...)
 	if err != nil {
 		return err
 	}
@@ -301,6 +294,20 @@ func (db *DB) readRollups(ctx context.Context, f reports.Filter, acc *reportAcc)
 	return rows.Err()
 }
 
+// rollupsSQL reads the rollup rows of a filter's period and groups.
+const rollupsSQL = `SELECT day, measure, service_id, employee_id, category_code, n,
+			within_target, within_statutory, max_days, max_hours,
+			coalesce(array_lower(days_hist, 1), 0), days_hist, coalesce(array_lower(hours_hist, 1), 0), hours_hist
+		FROM report_rollups
+		WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
+			AND ($3::bigint = 0 OR service_id = $3) AND ($4 = '' OR category_code = $4)
+			AND ($5 = '' OR channel = $5) AND ($6 = '' OR kind = $6) AND ($7::bigint = 0 OR employee_id = $7)`
+
+func rollupsArgs(f reports.Filter) []any {
+	from, to := dayBounds(f)
+	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID}
+}
+
 // rollupRow is a row of report_rollups as read: the histograms as PostgreSQL sends
 // them, element i counting bucket lo+i, NULL for none.
 type rollupRow struct {
@@ -310,22 +317,23 @@ type rollupRow struct {
 	dh, hh             []pgtype.Int4
 }
 
-// readOpen counts the open cases received in the period, and those overdue now.
+// readOpen counts the open cases received in the period, and those overdue now, in
+// one aggregate over the open cases' index (cases_open_report_idx covers every column
+// it reads), so that it costs a scan of index entries, not a visit to each case and
+// its stage visits.
+//
+// A case is overdue now when past its due date, or when its clock (working time since
+// submission, less the time it stood still: clock_paused_us for the stops that ended,
+// and the wait going on since clock_paused_at) exceeds its category's statutory
+// limit. Working time is read off a cumulative calendar (reportClockDays): W(t) is the
+// working time from the calendar's first day to t, so WorkingDuration(a, b) is
+// W(b) − W(a), which SQL computes from the day's row and the Athens time of day.
 func (db *DB) readOpen(ctx context.Context, f reports.Filter, now time.Time, acc *reportAcc) error {
-	from, to := instantBounds(f)
-	rows, err := db.Pool.Query(ctx, `SELECT coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.category_code,
-			c.submitted_at, c.due_date, g.statutory_days::float8,
-			coalesce(w.entered, '{}'), coalesce(w.left_at, '{}')
-		FROM cases c
-		JOIN categories g ON g.code = c.category_code
-		LEFT JOIN LATERAL (SELECT array_agg(t.entered_at ORDER BY t.seq) AS entered,
-				array_agg(coalesce(t.left_at, $8) ORDER BY t.seq) AS left_at
-			FROM stage_timings t WHERE t.case_id = c.id AND t.stage = 'waiting_citizen') w ON true
-		WHERE c.stage NOT IN ('completed', 'rejected')
-			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
-			AND ($3::bigint = 0 OR c.service_id = $3) AND ($4 = '' OR c.category_code = $4)
-			AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6) AND ($7::bigint = 0 OR c.assignee_id = $7)`,
-		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, now)
+	args, err := db.openArgs(ctx, f, now)
+	if err != nil || args == nil {
+		return err
+	}
+	rows, err := db.Pool.Query(ctx, openSQL, args...)
 	if err != nil {
 		return err
 	}
@@ -333,22 +341,89 @@ func (db *DB) readOpen(ctx context.Context, f reports.Filter, now time.Time, acc
 	for rows.Next() {
 		var service, employee int64
 		var category string
-		var submitted time.Time
-		var due *time.Time
-		var statutory float64
-		var entered, left []time.Time
-		if err := rows.Scan(&service, &employee, &category, &submitted, &due, &statutory, &entered, &left); err != nil {
+		var backlog, overdue int
+		if err := rows.Scan(&service, &employee, &category, &backlog, &overdue); err != nil {
 			return err
 		}
-		overdue := overdueNow(now, submitted, due, statutory, entered, left)
 		for _, g := range acc.groupsOf(service, employee, category) {
-			g.backlog++
-			if overdue {
-				g.overdue++
-			}
+			g.backlog += backlog
+			g.overdue += overdue
 		}
 	}
 	return rows.Err()
+}
+
+// openCond picks the open cases of the filter ($1–$7).
+const openCond = `c.stage NOT IN ('completed', 'rejected')
+			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
+			AND ($3::bigint = 0 OR c.service_id = $3) AND ($4 = '' OR c.category_code = $4)
+			AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6) AND ($7::bigint = 0 OR c.assignee_id = $7)`
+
+// openFirstSQL finds when the earliest open case of the filter was submitted: the
+// calendar starts on that day.
+const openFirstSQL = `SELECT min(c.submitted_at) FROM cases c WHERE ` + openCond
+
+// wallClockUS is the Athens time of day of a timestamptz column, in µs.
+const wallClockUS = `(extract(epoch FROM (%s AT TIME ZONE 'Europe/Athens')::time) * 1000000)::bigint`
+
+// openSQL counts the open cases of the filter by holder and category, and those
+// overdue now ($8): the calendar's days ($9), working time before each ($10, µs) and
+// whether it is a working day ($11); W(now) ($12); the default statutory limit ($13).
+var openSQL = `WITH cal AS (SELECT * FROM unnest($9::date[], $10::bigint[], $11::bool[]) AS cal (day, before_us, open))
+		SELECT coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.category_code, count(*)::int,
+			(count(*) FILTER (WHERE c.due_date < $8
+				OR coalesce(p.before_us + CASE WHEN p.open THEN ` + fmt.Sprintf(wallClockUS, "c.clock_paused_at") + ` ELSE 0 END, $12)
+					- (s.before_us + CASE WHEN s.open THEN ` + fmt.Sprintf(wallClockUS, "c.submitted_at") + ` ELSE 0 END)
+					- c.clock_paused_us
+					> CASE WHEN g.statutory_days > 0 THEN g.statutory_days ELSE $13 END * 86400000000))::int
+		FROM cases c
+		JOIN categories g ON g.code = c.category_code
+		JOIN cal s ON s.day = (c.submitted_at AT TIME ZONE 'Europe/Athens')::date
+		LEFT JOIN cal p ON c.stage = 'waiting_citizen' AND p.day = (c.clock_paused_at AT TIME ZONE 'Europe/Athens')::date
+		WHERE ` + openCond + `
+		GROUP BY 1, 2, 3`
+
+// openArgs are the arguments of openSQL, nil when the filter holds no open case.
+func (db *DB) openArgs(ctx context.Context, f reports.Filter, now time.Time) ([]any, error) {
+	from, to := instantBounds(f)
+	args := []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID}
+	var first *time.Time
+	if err := db.Pool.QueryRow(ctx, openFirstSQL, args...).Scan(&first); err != nil || first == nil {
+		return nil, err
+	}
+	days, before, open := reportClockDays(*first, now)
+	return append(args, now, days, before, open, reportClockAt(days, before, open, now), float64(dimos.StatutoryDays)), nil
+}
+
+// reportClockDays is the cumulative working-time calendar from the Athens day of first
+// to the day of last: each day, the working time (µs) from the first day's midnight
+// to the day's midnight, and whether it is a working day (worth 24h of wall clock).
+func reportClockDays(first, last time.Time) (days []time.Time, before []int64, open []bool) {
+	var sum int64
+	for d := civilDay(first); !d.After(civilDay(last)); d = d.AddDate(0, 0, 1) {
+		work := reportCalendar.IsWorkingDay(time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, athens))
+		days, before, open = append(days, d), append(before, sum), append(open, work)
+		if work {
+			sum += (24 * time.Hour).Microseconds()
+		}
+	}
+	return days, before, open
+}
+
+// reportClockAt is W(t) on the calendar of reportClockDays, t within it.
+func reportClockAt(days []time.Time, before []int64, open []bool, t time.Time) int64 {
+	i := sort.Search(len(days), func(i int) bool { return days[i].After(civilDay(t)) }) - 1
+	if i < 0 {
+		return 0
+	}
+	w := before[i]
+	if open[i] {
+		local := t.In(athens)
+		h, m, sec := local.Clock()
+		w += (time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second +
+			time.Duration(local.Nanosecond())).Microseconds()
+	}
+	return w
 }
 
 // overdueNow reports whether an open case is past its due date, or past the
@@ -535,19 +610,7 @@ const maxPingPongs = 200
 // pingPongs lists the cases of the filter whose service or clerk came back after
 // handing the case on: A→B→A.
 func (db *DB) pingPongs(ctx context.Context, f reports.Filter, names *reportNames) ([]reports.PingPong, error) {
-	from, to := instantBounds(f)
-	rows, err := db.Pool.Query(ctx, `SELECT c.number, c.subject, h.dimension, h.holders, h.returns
-		FROM case_holders h JOIN cases c ON c.id = h.case_id
-		WHERE h.returns > 0
-			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
-			AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM case_holders s
-				WHERE s.case_id = c.id AND s.dimension = 'service' AND $3 = ANY (s.holders)))
-			AND ($4 = '' OR c.category_code = $4) AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6)
-			AND ($7::bigint = 0 OR EXISTS (SELECT 1 FROM case_holders e
-				WHERE e.case_id = c.id AND e.dimension = 'employee' AND $7 = ANY (e.holders)))
-		ORDER BY h.returns DESC, cardinality(h.holders) DESC, c.number, h.dimension DESC
-		LIMIT $8`,
-		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, maxPingPongs)
+	rows, err := db.Pool.Query(ctx, pingPongsSQL, pingPongsArgs(f)...)
 	if err != nil {
 		return nil, err
 	}
@@ -562,6 +625,24 @@ func (db *DB) pingPongs(ctx context.Context, f reports.Filter, names *reportName
 		}
 		return p, err
 	})
+}
+
+// pingPongsSQL lists the worst ping-pongs of a filter.
+const pingPongsSQL = `SELECT c.number, c.subject, h.dimension, h.holders, h.returns
+		FROM case_holders h JOIN cases c ON c.id = h.case_id
+		WHERE h.returns > 0
+			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
+			AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM case_holders s
+				WHERE s.case_id = c.id AND s.dimension = 'service' AND $3 = ANY (s.holders)))
+			AND ($4 = '' OR c.category_code = $4) AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6)
+			AND ($7::bigint = 0 OR EXISTS (SELECT 1 FROM case_holders e
+				WHERE e.case_id = c.id AND e.dimension = 'employee' AND $7 = ANY (e.holders)))
+		ORDER BY h.returns DESC, cardinality(h.holders) DESC, c.number, h.dimension DESC
+		LIMIT $8`
+
+func pingPongsArgs(f reports.Filter) []any {
+	from, to := instantBounds(f)
+	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, maxPingPongs}
 }
 
 // CaseLines streams the cases submitted in the filter's period, in submission order,

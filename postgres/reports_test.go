@@ -13,6 +13,7 @@ import (
 	"dimos/postgres"
 	"dimos/postgres/pgtest"
 	"dimos/reports"
+	"dimos/workdays"
 )
 
 // The fixed dataset of the delay-report tests: a municipality of two services and
@@ -544,4 +545,89 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return fmt.Sprintf("%d lines vs %d", len(al), len(bl))
+}
+
+// TestReportClockIsWorkingDuration: the cumulative calendar the report's overdue-now
+// reads gives W(b) − W(a) = WorkingDuration(a, b) over holidays (Easter 2026, 25
+// March), weekends and both changes of the clocks.
+func TestReportClockIsWorkingDuration(t *testing.T) {
+	loc, _ := time.LoadLocation("Europe/Athens")
+	first, last := time.Date(2026, 1, 1, 0, 0, 0, 0, loc), time.Date(2026, 12, 31, 23, 0, 0, 0, loc)
+	w := postgres.ReportClock(first, last)
+	cal := workdays.Greek()
+	rng := rand.New(rand.NewPCG(7, 2026))
+	span := last.Sub(first)
+	for range 5000 {
+		a := first.Add(time.Duration(rng.Int64N(int64(span)))).Truncate(time.Microsecond)
+		b := a.Add(time.Duration(rng.Int64N(int64(60 * 24 * time.Hour)))).Truncate(time.Microsecond)
+		if b.After(last) {
+			continue
+		}
+		want := cal.WorkingDuration(a, b).Microseconds()
+		if got := w(b) - w(a); got != want && !(want == 0 && b.Sub(a) < 2*time.Hour) { // the hour repeated in October
+			t.Fatalf("W(%v) − W(%v) = %d µs, WorkingDuration %d µs", b, a, got, want)
+		}
+	}
+}
+
+// TestOverdueNowAgreesWithStageVisits: on random lifecycles with waits for the
+// citizen, the report's backlog and overdue-now, counted from the cases' clocks in
+// SQL, are the figures of the case list, which replays each case's stage visits.
+func TestOverdueNowAgreesWithStageVisits(t *testing.T) {
+	ctx := context.Background()
+	fx := newFixture(t)
+	rng := rand.New(rand.NewPCG(8, 2026))
+	start := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	for i := range 300 {
+		c := newCase([]string{"roads", "bins"}[rng.IntN(2)])
+		at := start.Add(time.Duration(rng.IntN(60*24)) * time.Hour).Add(time.Duration(i) * time.Second)
+		c.SubmittedAt = at
+		if rng.IntN(6) == 0 {
+			c.DueDate = at.Add(time.Duration(rng.IntN(30*24)) * time.Hour)
+		}
+		if err := fx.db.SubmitCase(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		// Open lifecycles (never closed, so never reopened): routed, worked on, asked
+		// the citizen and back, any number of times.
+		stages := []dimos.Stage{dimos.StageInProgress, dimos.StageWaitingCitizen}
+		for seq := 2; seq < 2+rng.IntN(7); seq++ {
+			at = at.Add(time.Duration(1+rng.IntN(120)) * time.Hour).Add(time.Duration(rng.IntN(60)) * time.Minute)
+			tr := dimos.Transition{CaseID: c.ID, Seq: seq, At: at, Event: dimos.CaseEvent{Type: "step"}, Stage: stages[rng.IntN(2)]}
+			if seq == 2 {
+				tr.Stage, tr.ServiceID, tr.EmployeeID = dimos.StageRouted, fx.tech, fx.dimitra
+			}
+			if err := fx.db.RecordTransition(ctx, tr); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, now := range []time.Time{time.Date(2026, 4, 20, 9, 0, 0, 0, time.UTC), time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)} {
+		fx.now = now
+		f := reports.Filter{From: start, To: now}
+		var backlog, overdue int
+		err := fx.db.CaseLines(ctx, f, func(l reports.CaseLine) error {
+			if l.ClosedAt.IsZero() && !l.SubmittedAt.After(now) {
+				backlog++
+				if l.Overdue {
+					overdue++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := fx.db.Report(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tot := r.Tables[0].Total
+		if tot.Backlog != backlog || tot.OverdueNow != overdue {
+			t.Errorf("at %v: report backlog %d overdue %d; the case list's %d and %d", now, tot.Backlog, tot.OverdueNow, backlog, overdue)
+		}
+		if overdue == 0 || overdue == backlog {
+			t.Errorf("at %v: %d of %d overdue: the dataset tells nothing", now, overdue, backlog)
+		}
+	}
 }

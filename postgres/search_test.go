@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,3 +129,78 @@ func TestSearchCases(t *testing.T) {
 }
 
 var _ dimos.CaseSearcher = (*postgres.DB)(nil)
+
+// TestSearchCandidates: a search ranks only the newest matching cases in scope
+// (DB.SearchCandidates of them), gathered through ever older, wider windows of ids.
+func TestSearchCandidates(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	db.SearchCandidates = 2 // the first window is 16 ids, the next 64
+	var svcA, svcB int64
+	if err := db.Pool.QueryRow(ctx, `SELECT min(id), max(id) FROM services`).Scan(&svcA, &svcB); err != nil || svcA == svcB {
+		t.Fatalf("need two services: %d %d %v", svcA, svcB, err)
+	}
+	file := func(subject, text string, svc int64) *dimos.Case {
+		t.Helper()
+		c := newCase("potholes")
+		c.Subject, c.Text = subject, text
+		if err := db.SubmitCase(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Pool.Exec(ctx, `UPDATE cases SET service_id = $2 WHERE id = $1`, c.ID, svc); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// The oldest case matches best (the word in its subject) and alone holds a rare word.
+	oldest := file("Λακκούβα στην Εγνατία", "Ένα γερανοφόρο όχημα την άνοιξε.", svcA)
+	for i := range 40 {
+		file(fmt.Sprintf("Άλλο θέμα %d", i), "Τίποτα σχετικό εδώ.", svcA)
+	}
+	older := file("Πρόβλημα στον δρόμο", "Μια λακκούβα στη γωνία.", svcA)
+	newer := file("Πρόβλημα στην πλατεία", "Μια λακκούβα στο κέντρο.", svcA)
+	elsewhere := file("Λακκούβα αλλού", "Λακκούβα σε άλλη υπηρεσία.", svcB)
+	search := func(t *testing.T, q string, scope dimos.SearchScope) []string {
+		t.Helper()
+		hits, err := db.SearchCases(ctx, q, scope, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, h := range hits {
+			out = append(out, h.Number)
+		}
+		return out
+	}
+	scopeA := dimos.SearchScope{ServiceID: svcA}
+
+	t.Run("RanksOnlyTheNewestMatches", func(t *testing.T) {
+		got := search(t, "λακκούβα", scopeA)
+		if want := []string{newer.Number, older.Number}; !slices.Equal(got, want) {
+			t.Errorf("two candidates: got %v, want the two newest %v (not the better %s)", got, want, oldest.Number)
+		}
+	})
+	t.Run("RanksAmongTheCandidates", func(t *testing.T) {
+		db.SearchCandidates = 3
+		defer func() { db.SearchCandidates = 2 }()
+		got := search(t, "λακκούβα", scopeA)
+		if want := []string{oldest.Number, newer.Number, older.Number}; !slices.Equal(got, want) {
+			t.Errorf("three candidates: got %v, want the subject match first, then newest first %v", got, want)
+		}
+	})
+	t.Run("OtherScopesTakeNoCandidates", func(t *testing.T) {
+		if got := search(t, "λακκούβα", dimos.SearchScope{All: true}); !slices.Equal(got, []string{elsewhere.Number, newer.Number}) {
+			t.Errorf("across services: got %v, want %s then %s", got, elsewhere.Number, newer.Number)
+		}
+	})
+	t.Run("OlderWindowsFindARareWord", func(t *testing.T) {
+		if got := search(t, "γερανοφόρο", scopeA); !slices.Equal(got, []string{oldest.Number}) {
+			t.Errorf("rare word 43 cases back: got %v, want %s", got, oldest.Number)
+		}
+	})
+	t.Run("NumberBeyondTheCandidates", func(t *testing.T) {
+		if got := search(t, oldest.Number, scopeA); len(got) == 0 || got[0] != oldest.Number {
+			t.Errorf("number of an old case: got %v, want %s first", got, oldest.Number)
+		}
+	})
+}
