@@ -162,6 +162,7 @@ type bulkCategory struct {
 	serviceID  int64
 	autoAssign bool
 	days       float64 // completion target in working days
+	clockDays  float64 // the completion clock's limit in working days (clockLimit)
 }
 
 type bulkService struct {
@@ -190,7 +191,8 @@ func (db *DB) loadBulkOrg(ctx context.Context) (*bulkOrg, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = db.Pool.Query(ctx, `SELECT code, kinds, service_id, auto_assign, target_completion_days::float8
+	rows, err = db.Pool.Query(ctx, `SELECT code, kinds, service_id, auto_assign, target_completion_days::float8,
+			statutory_days::float8
 		FROM categories WHERE active ORDER BY sort, code`)
 	if err != nil {
 		return nil, fmt.Errorf("seed cases: categories: %w", err)
@@ -199,9 +201,11 @@ func (db *DB) loadBulkOrg(ctx context.Context) (*bulkOrg, error) {
 	for rows.Next() {
 		var c bulkCategory
 		var kinds []string
-		if err := rows.Scan(&c.code, &kinds, &c.serviceID, &c.autoAssign, &c.days); err != nil {
+		var statutory float64
+		if err := rows.Scan(&c.code, &kinds, &c.serviceID, &c.autoAssign, &c.days, &statutory); err != nil {
 			return nil, err
 		}
+		c.clockDays = clockLimit(c.days, statutory)
 		if org.services[c.serviceID] == nil {
 			continue // a service without a director receives nothing
 		}
@@ -308,7 +312,8 @@ func copyCases(ctx context.Context, tx pgx.Tx, b *bulkBatch) error {
 		"subject", "body", "desired_action", "anonymous", "contact_first_name", "contact_last_name", "contact_email",
 		"contact_phone", "lang", "stage", "status", "stage_seq", "service_id", "assignee_id", "answer", "submitted_at",
 		"completed_at", "workflow_started_at", "protocol_number", "protocol_date", "due_date", "rating", "rating_remark",
-		"lat", "lon", "address", "purpose", "delivery"}, pgx.CopyFromRows(rows))
+		"lat", "lon", "address", "purpose", "delivery", "clock_deadline_at", "clock_paused_at", "clock_paused_us"},
+		pgx.CopyFromRows(rows))
 	if err != nil {
 		return fmt.Errorf("copy cases: %w", err)
 	}
@@ -378,6 +383,7 @@ type genCase struct {
 	events               []genEvent
 	timings              []genTiming
 	holderSvc, holderEmp int64
+	clockDays            float64
 }
 
 type genEvent struct {
@@ -404,11 +410,17 @@ func (c *genCase) row() []any {
 	if c.rating != nil {
 		rating = *c.rating
 	}
+	// The completion clock, as SubmitCase and every RecordTransition would have left
+	// it: replayed over the stage visits, like Migrate's backfill of older cases.
+	k := caseClock{submitted: c.submitted, limitDays: c.clockDays}
+	for _, t := range c.timings {
+		k = k.enter(t.stage, t.entered)
+	}
 	return []any{c.id, c.number, string(c.kind), c.category, string(c.channel), c.subject, c.body, c.action,
 		c.anonymous, c.first, c.last, c.email, c.phone, c.lang, string(c.stage), string(c.stage.Status()),
 		len(c.timings), nullID(c.service), nullID(c.assignee), c.answer, c.submitted, c.completed,
 		c.submitted.Add(150 * time.Millisecond), protocol, c.protocolAt, c.due, rating, c.ratingRemark,
-		c.lat, c.lon, c.address, c.purpose, string(c.delivery)}
+		c.lat, c.lon, c.address, c.purpose, string(c.delivery), k.deadline(), k.pausedAt, k.paused.Microseconds()}
 }
 
 // generator makes cases; it is not safe for concurrent use.
@@ -426,7 +438,7 @@ const stalledShare = 0.08
 func (g *generator) newCase(at time.Time) *genCase {
 	r := g.r
 	cat := g.org.categories[g.pick(g.org.weights)]
-	c := &genCase{category: cat.code, submitted: at, lang: "el"}
+	c := &genCase{category: cat.code, submitted: at, lang: "el", clockDays: cat.clockDays}
 	c.kind = cat.kinds[r.IntN(len(cat.kinds))]
 	if len(cat.kinds) > 1 && r.Float64() < 0.45 { // complaints and requests outnumber suggestions
 		c.kind = cat.kinds[0]

@@ -76,6 +76,36 @@ func TestSeedCases(t *testing.T) {
 		}
 	})
 
+	t.Run("Clocks", func(t *testing.T) {
+		// Generated cases carry their completion clocks, as cases filed one by one do,
+		// and equal to what Migrate's backfill replays from their stage visits.
+		if got := scalar(`SELECT count(*) FROM cases WHERE clock_deadline_at IS NULL`); got != 0 {
+			t.Fatalf("%d cases without a clock", got)
+		}
+		if got := scalar(`SELECT count(*) FROM cases WHERE clock_paused_at IS NOT NULL AND stage NOT IN ('waiting_citizen', 'completed', 'rejected')`); got != 0 {
+			t.Errorf("%d cases with a running stage and a stopped clock", got)
+		}
+		if got := scalar(`SELECT count(*) FROM cases WHERE clock_paused_us > 0`); got == 0 {
+			t.Error("no clock ever stood still, though cases waited for the citizen")
+		}
+		if _, err := db.Pool.Exec(ctx, `CREATE TABLE generated_clocks AS
+			SELECT id, clock_deadline_at, clock_paused_at, clock_paused_us FROM cases`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Pool.Exec(ctx, `UPDATE cases SET clock_deadline_at = NULL, clock_paused_at = NULL, clock_paused_us = 0
+			WHERE id <> $1`, live.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := scalar(`SELECT count(*) FROM cases c JOIN generated_clocks g USING (id)
+			WHERE (c.clock_deadline_at, c.clock_paused_at, c.clock_paused_us)
+			  IS DISTINCT FROM (g.clock_deadline_at, g.clock_paused_at, g.clock_paused_us)`); got != 0 {
+			t.Errorf("%d generated clocks differ from the backfill's replay", got)
+		}
+	})
+
 	t.Run("Numbering", func(t *testing.T) {
 		// Per year, the numbers are 1..last of the counter, each once, in submission order.
 		bad := scalar(`WITH n AS (
