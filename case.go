@@ -237,7 +237,7 @@ func (c *Case) Validate() error {
 
 func checkText(v *Validation, field, s string, max int, required bool) {
 	switch {
-	case !utf8.ValidString(s):
+	case !utf8.ValidString(s) || strings.ContainsRune(s, 0): // PostgreSQL stores neither
 		v.Add(field, "field.utf8")
 	case required && strings.TrimSpace(s) == "":
 		v.Add(field, "field.required")

@@ -38,6 +38,7 @@ func TestCaseValidate(t *testing.T) {
 		{"ErrSubjectTooLong", func(c *dimos.Case) { c.Subject = strings.Repeat("λ", dimos.MaxSubjectLen+1) }, []string{"subject:field.too_long"}},
 		{"SubjectAtLimitCountsCharactersNotBytes", func(c *dimos.Case) { c.Subject = strings.Repeat("λ", dimos.MaxSubjectLen) }, nil},
 		{"ErrInvalidUTF8", func(c *dimos.Case) { c.Text = "abc\xff" }, []string{"text:field.utf8"}},
+		{"ErrNUL", func(c *dimos.Case) { c.Subject = "Λακκούβα\x00" }, []string{"subject:field.utf8"}},
 		{"ErrBlankText", func(c *dimos.Case) { c.Text = " \n\t" }, []string{"text:field.required"}},
 		{"ErrEmail", func(c *dimos.Case) { c.Contact.Email = "Eleni <eleni@example.gr>" }, []string{"contact.email:field.email.invalid"}},
 		{"ErrPhone", func(c *dimos.Case) { c.Contact.Phone = "69-abc" }, []string{"contact.phone:field.phone.invalid"}},

@@ -181,7 +181,7 @@ func New(cfg Config) *Console {
 // employee whom the access policy (allowed) lets do the route's action, and every
 // staff POST passes checkCSRF.
 func (con *Console) Mount(app fiber.Router) {
-	g := app.Group("/console", con.secureHeaders)
+	g := app.Group("/console", con.secureHeaders, con.storableInput)
 	g.Get("/static/*", con.static)
 	g.Get("/lang/:lang", con.setLang)
 	g.Get("/", con.home)

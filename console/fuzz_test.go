@@ -97,3 +97,30 @@ func TestSigninUnstorableUsername(t *testing.T) {
 		t.Errorf("the throttle recorded %v", h.throttle.failures)
 	}
 }
+
+// A value PostgreSQL cannot hold (a NUL, broken UTF-8) in any query or form field is
+// refused with a 400 that names the field, before a handler can send it to the
+// database or, as a comment, to a workflow whose activity would fail on every retry.
+func TestUnstorableInputRefused(t *testing.T) {
+	h := newHarness(t)
+	b := h.signedIn(t, "maria")
+	for _, tc := range []struct{ target, field string }{
+		{"/console/search?q=%CE%BB%00", "q"},
+		{"/console/inbox?category=%FF", "category"},
+		{"/console/map.json?st%00age=open", "stage"},
+	} {
+		p := b.get(t, tc.target)
+		wantStatus(t, p, http.StatusBadRequest)
+		wantContains(t, p, el("field.utf8"))
+		wantContains(t, p, el("console.error.field", tc.field))
+	}
+	p := b.decide(t, numPothole, "comment", url.Values{"text": {"Αυτοψία\x00"}, "public": {"1"}})
+	wantStatus(t, p, http.StatusBadRequest)
+	wantContains(t, p, el("console.error.field", "text"))
+	if got := h.work.called(); len(got) != 0 {
+		t.Errorf("the workflow was sent %+v", got)
+	}
+	// The same form, storable, goes through.
+	p = b.decide(t, numPothole, "comment", url.Values{"text": {"Αυτοψία"}, "public": {"1"}})
+	wantStatus(t, p, http.StatusSeeOther)
+}

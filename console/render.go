@@ -246,6 +246,7 @@ type errorView struct {
 	pageView
 	Status     int
 	MessageKey string
+	Field      string // the input at fault, when there is one
 }
 
 // errorPage answers with status and the catalogue sentence key, in the reader's
