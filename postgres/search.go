@@ -97,8 +97,22 @@ func (db *DB) searchCandidates(ctx context.Context, q string, scope dimos.Search
 		}
 		ids = append(ids, found...)
 		hi, width = lo+1, width*searchWindowGrowth
+		if !scope.All && restIsSparse(len(ids), *newest+1-hi, hi, want) {
+			width = hi // the next window is the rest, down to the oldest case
+		}
 	}
 	return ids, nil
+}
+
+// restIsSparse tells whether the ids below hi are expected to hold at most want
+// matching cases, judging by the found ones among the seen newer ids (one more
+// than found, so that none found is not read as none there). A scoped window
+// that reaches the oldest case is read without a primary key bound (see
+// searchScopedWindowSQL), so it costs the rows of its matches, not its width: the
+// rest in one window is cheaper than windows of 512,000 ids at 1M, each a bitmap of
+// that many keys (139 ms cold) to keep a few hundred cases.
+func restIsSparse(found int, seen, hi int64, want int) bool {
+	return seen > 0 && int64(found+1)*hi <= int64(want)*seen
 }
 
 // searchWindow is the query of the newest matching cases in scope with lo < id < hi,
@@ -109,7 +123,11 @@ func searchWindow(q string, scope dimos.SearchScope, lo, hi int64, limit int) (s
 	if scope.All {
 		return searchWindowSQL, []any{pgx.QueryExecModeExec, q, lo, hi, scope.All, scope.ServiceID, scope.EmployeeID, limit}
 	}
-	return searchScopedWindowSQL, []any{pgx.QueryExecModeExec, q, lo, hi, limit, scopeLexemes(scope), scope.ServiceID, scope.EmployeeID}
+	sql := searchScopedWindowSQL
+	if lo == 0 {
+		sql = strings.Replace(sql, "c.id > $2 AND c.id < $3", "$2 = 0 AND c.id + 0 < $3", 1)
+	}
+	return sql, []any{pgx.QueryExecModeExec, q, lo, hi, limit, scopeLexemes(scope), scope.ServiceID, scope.EmployeeID}
 }
 
 // searchWindowSQL finds the newest matching cases in scope within a window of ids;
@@ -133,7 +151,9 @@ const searchWindowSQL = `
 // expression must stay the index's, word for word. numnode guards a query of stop
 // words only: its empty tsquery AND the scope would be the scope alone, every case
 // of the service, where the plain search finds nothing. The last line is the scope
-// itself; the index already implies it.
+// itself; the index already implies it. The window that reaches the oldest case
+// bounds c.id + 0, not c.id: the index returns only the cases in scope, and a bitmap
+// of the primary key below hi would cost more than reading them (searchWindow).
 const searchScopedWindowSQL = `
 		SELECT c.id FROM cases c
 		WHERE (c.search || array_to_tsvector(array_remove(ARRAY['§s' || c.service_id, '§a' || c.assignee_id], NULL)))
