@@ -46,8 +46,8 @@ func (db *DB) ExplainSearchCases(ctx context.Context, q string, scope dimos.Sear
 		return "", err
 	}
 	want := db.searchCandidateLimit()
-	window, err := db.Explain(ctx, searchWindowSQL, pgx.QueryExecModeExec, q, newest+1-int64(want*searchFirstWindow), newest+1,
-		scope.All, scope.ServiceID, scope.EmployeeID, want)
+	sql, args := searchWindow(q, scope, max(newest+1-int64(want*searchFirstWindow), 0), newest+1, want)
+	window, err := db.Explain(ctx, sql, args...)
 	if err != nil {
 		return "", err
 	}

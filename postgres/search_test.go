@@ -116,6 +116,40 @@ func TestSearchCases(t *testing.T) {
 			t.Errorf("empty scope found %v", numbers(hits))
 		}
 	})
+	t.Run("AssigneeSeesCasesOfOtherServices", func(t *testing.T) {
+		var clerk int64
+		if err := db.Pool.QueryRow(ctx, `SELECT min(id) FROM employees`).Scan(&clerk); err != nil {
+			t.Fatal(err)
+		}
+		assign := func(t *testing.T, to any) {
+			t.Helper()
+			if _, err := db.Pool.Exec(ctx, `UPDATE cases SET assignee_id = $2 WHERE id = $1`, other.ID, to); err != nil {
+				t.Fatal(err)
+			}
+		}
+		assign(t, clerk)
+		defer assign(t, nil)
+		both := search(t, "λακκούβα", dimos.SearchScope{ServiceID: svcA, EmployeeID: clerk})
+		if index(both, other.Number) < 0 || index(both, lower.Number) < 0 {
+			t.Errorf("service %d or assignee %d: got %v, want %s (assigned, service %d) and %s (service %d)",
+				svcA, clerk, numbers(both), other.Number, svcB, lower.Number, svcA)
+		}
+		if got := numbers(search(t, "λακκούβα", dimos.SearchScope{EmployeeID: clerk})); !slices.Equal(got, []string{other.Number}) {
+			t.Errorf("assignee %d alone: got %v, want only %s", clerk, got, other.Number)
+		}
+		if got := numbers(search(t, "λακκούβα -βαθιά", dimos.SearchScope{EmployeeID: clerk})); len(got) != 0 {
+			t.Errorf("assignee %d, -βαθιά: got %v, want none", clerk, got)
+		}
+		assign(t, nil) // the scope follows the case's assignment
+		if got := numbers(search(t, "λακκούβα", dimos.SearchScope{EmployeeID: clerk})); len(got) != 0 {
+			t.Errorf("assignee %d after unassigning: got %v, want none", clerk, got)
+		}
+	})
+	t.Run("StopWordsFindNothingInScope", func(t *testing.T) {
+		if hits := search(t, "και το", scopeA); len(hits) != 0 {
+			t.Errorf("stop words only found %v", numbers(hits))
+		}
+	})
 	t.Run("HeadlineMarksMatch", func(t *testing.T) {
 		hits := search(t, "Λακκούβα", scopeA)
 		i := index(hits, upper.Number)
