@@ -186,6 +186,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 		}
 		db.log.Info("applied migration", "name", m.name)
 	}
+	if err := db.fillWeeklyRollups(ctx); err != nil {
+		return fmt.Errorf("weekly rollups: %w", err)
+	}
 	return db.backfillDeadlines(ctx)
 }
 

@@ -32,13 +32,19 @@ var _ reports.Source = (*DB)(nil)
 //   - Backlog, OverdueNow: cases submitted in the period and open now; overdue when
 //     past their due date or past the statutory limit on the municipality's clock.
 func (db *DB) Report(ctx context.Context, f reports.Filter) (*reports.Report, error) {
+	return db.report(ctx, f, true)
+}
+
+// report is Report, reading whole weeks from report_rollups_weekly when weeks is set
+// and the filter allows, or every day from report_rollups.
+func (db *DB) report(ctx context.Context, f reports.Filter, weeks bool) (*reports.Report, error) {
 	now := db.Now()
 	names, err := db.reportNames(ctx)
 	if err != nil {
 		return nil, err
 	}
 	acc := newReportAcc()
-	if err := db.readRollups(ctx, f, acc); err != nil {
+	if err := db.readRollups(ctx, f, acc, weeks); err != nil {
 		return nil, err
 	}
 	if err := db.readOpen(ctx, f, now, acc); err != nil {
@@ -248,8 +254,52 @@ func instantBounds(f reports.Filter) (from, to *time.Time) {
 	return df, dt
 }
 
-func (db *DB) readRollups(ctx context.Context, f reports.Filter, acc *reportAcc) error {
-	rows, err := db.Pool.Query(ctx, rollupsSQL, rollupsArgs(f)...)
+// readRollups adds the rollup rows of the filter to acc. A filter that names no
+// channel or kind reads the whole weeks of its period from report_rollups_weekly (when
+// weeks is set), and the days before the first Monday and from the last Monday from
+// report_rollups: at most 53 rows a group for a year, however many cases.
+func (db *DB) readRollups(ctx context.Context, f reports.Filter, acc *reportAcc, weeks bool) error {
+	from, to := dayBounds(f)
+	if !weeks || f.Channel != "" || f.Kind != "" {
+		return db.readRollupTable(ctx, "report_rollups", from, to, f, acc)
+	}
+	wFrom, wTo := wholeWeeks(from, to)
+	if wFrom != nil && wTo != nil && !wFrom.Before(*wTo) { // no whole week
+		return db.readRollupTable(ctx, "report_rollups", from, to, f, acc)
+	}
+	if from != nil && from.Before(*wFrom) {
+		if err := db.readRollupTable(ctx, "report_rollups", from, wFrom, f, acc); err != nil {
+			return err
+		}
+	}
+	if err := db.readRollupTable(ctx, "report_rollups_weekly", wFrom, wTo, f, acc); err != nil {
+		return err
+	}
+	if to != nil && wTo.Before(*to) {
+		return db.readRollupTable(ctx, "report_rollups", wTo, to, f, acc)
+	}
+	return nil
+}
+
+// wholeWeeks are the Mondays bounding the whole weeks within the days [from, to):
+// the first Monday on or after from, the last on or before to; nil for an open end.
+func wholeWeeks(from, to *time.Time) (wFrom, wTo *time.Time) {
+	if from != nil {
+		w := weekStart(from.AddDate(0, 0, 6))
+		wFrom = &w
+	}
+	if to != nil {
+		w := weekStart(*to)
+		wTo = &w
+	}
+	return wFrom, wTo
+}
+
+// readRollupTable adds the rows of a rollup table within the days [from, to) (nil
+// for an open end) and the filter's groups.
+func (db *DB) readRollupTable(ctx context.Context, table string, from, to *time.Time, f reports.Filter, acc *reportAcc) error {
+	rows, err := db.Pool.Query(ctx, fmt.Sprintf(rollupsSQL, table),
+		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID)
 	if err != nil {
 		return err
 	}
@@ -294,16 +344,18 @@ func (acc *reportAcc) add(wk time.Time, measure string, service, employee int64,
 	}
 }
 
-// rollupsSQL reads the rollup rows of a filter's period and groups.
+// rollupsSQL reads the rows of a rollup table (%s) in a period and a filter's groups.
 const rollupsSQL = `SELECT day, measure, service_id, employee_id, category_code, n,
 			within_target, within_statutory, max_days, max_hours, days_hist, hours_hist
-		FROM report_rollups
+		FROM %s
 		WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
 			AND ($3::bigint = 0 OR service_id = $3) AND ($4 = '' OR category_code = $4)
 			AND ($5 = '' OR channel = $5) AND ($6 = '' OR kind = $6) AND ($7::bigint = 0 OR employee_id = $7)`
 
-func rollupsArgs(f reports.Filter) []any {
-	from, to := dayBounds(f)
+// rollupsWeeksArgs are the arguments of rollupsSQL on report_rollups_weekly for the
+// whole weeks of f (the plan the report's largest read follows).
+func rollupsWeeksArgs(f reports.Filter) []any {
+	from, to := wholeWeeks(dayBounds(f))
 	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID}
 }
 
