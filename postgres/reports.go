@@ -47,6 +47,7 @@ func (db *DB) report(ctx context.Context, f reports.Filter, weeks bool) (*report
 	if err := db.readRollups(ctx, f, acc, weeks); err != nil {
 		return nil, err
 	}
+	acc.fold()
 	if err := db.readOpen(ctx, f, now, acc); err != nil {
 		return nil, err
 	}
@@ -97,6 +98,25 @@ func (a *spreadAcc) merge(b *rollupRow) {
 	a.maxDays, a.maxHours = max(a.maxDays, b.maxDays), max(a.maxHours, b.maxHours)
 	a.days = b.days.addTo(a.days)
 	a.hours = b.hours.addTo(a.hours)
+}
+
+// add adds another accumulator.
+func (a *spreadAcc) add(b *spreadAcc) {
+	a.n += b.n
+	a.target += b.target
+	a.statute += b.statute
+	a.maxDays, a.maxHours = max(a.maxDays, b.maxDays), max(a.maxHours, b.maxHours)
+	a.days, a.hours = addDense(a.days, b.days), addDense(a.hours, b.hours)
+}
+
+func addDense(a, b []int) []int {
+	if len(b) > len(a) {
+		a = append(a, make([]int, len(b)-len(a))...)
+	}
+	for i, v := range b {
+		a[i] += v
+	}
+	return a
 }
 
 // quantileBucket is the bucket of the nearest-rank q-quantile: the ceil(q·n)-th
@@ -179,6 +199,9 @@ type reportAcc struct {
 	groups map[groupID]*groupAcc
 	weeks  map[weekID]*groupAcc
 	seen   map[holderCategory][]*groupAcc // groupsOf, memoised: rollup rows repeat their groups
+	// The rollup rows summed by holder and category before they are counted in
+	// their groups (fold): each histogram is added once, not once a group.
+	cells map[holderCategory]*groupAcc
 }
 
 type holderCategory struct {
@@ -188,7 +211,7 @@ type holderCategory struct {
 
 func newReportAcc() *reportAcc {
 	return &reportAcc{total: &groupAcc{}, groups: map[groupID]*groupAcc{}, weeks: map[weekID]*groupAcc{},
-		seen: map[holderCategory][]*groupAcc{}}
+		seen: map[holderCategory][]*groupAcc{}, cells: map[holderCategory]*groupAcc{}}
 }
 
 func (a *reportAcc) group(dim reports.Dimension, id string) *groupAcc {
@@ -325,22 +348,51 @@ func (db *DB) readRollupTable(ctx context.Context, table string, from, to *time.
 	return rows.Err()
 }
 
-// add counts a rollup row of the week starting on wk.
+// add counts a rollup row of the week starting on wk in its cell and its service's
+// week; fold counts the cells in their groups.
 func (acc *reportAcc) add(wk time.Time, measure string, service, employee int64, category string, s *rollupRow) {
+	k := holderCategory{service, employee, category}
+	c := acc.cells[k]
+	if c == nil {
+		c = &groupAcc{}
+		acc.cells[k] = c
+	}
 	if measure == measureReceived {
-		for _, g := range acc.groupsOf(service, employee, category) {
-			g.received += s.n
-		}
+		c.received += s.n
 		acc.week(wk, service).received += s.n
-		acc.week(wk, -1).received += s.n
 		return
 	}
-	for _, g := range acc.groupsOf(service, employee, category) {
-		g.measure(measure).merge(s)
-	}
+	c.measure(measure).merge(s)
 	if measure == measureCompleted {
 		acc.week(wk, service).measure(measure).merge(s)
-		acc.week(wk, -1).measure(measure).merge(s)
+	}
+}
+
+// fold counts the cells in the total and their groups, and the services' weeks in
+// the municipality's.
+func (acc *reportAcc) fold() {
+	for k, c := range acc.cells {
+		for _, g := range acc.groupsOf(k.service, k.employee, k.category) {
+			g.addGroup(c)
+		}
+	}
+	var services []*groupAcc
+	var starts []time.Time
+	for k, w := range acc.weeks {
+		if k.service >= 0 {
+			services, starts = append(services, w), append(starts, k.start)
+		}
+	}
+	for i, w := range services {
+		acc.week(starts[i], -1).addGroup(w)
+	}
+}
+
+// addGroup adds the received cases and the measures of b.
+func (g *groupAcc) addGroup(b *groupAcc) {
+	g.received += b.received
+	for m, s := range b.measures {
+		g.measure(m).add(s)
 	}
 }
 
