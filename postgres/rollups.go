@@ -494,34 +494,43 @@ func (db *DB) fillWeeklyRollups(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		daily := map[rollupKey]*rollupAgg{}
+		weekly := map[rollupKey]*rollupAgg{} // summed as the daily rows stream by
 		for rows.Next() {
 			var k rollupKey
-			a := &rollupAgg{days: map[int]int{}, hours: map[int]int{}}
+			a := &rollupAgg{}
 			if err := rows.Scan(&k.Day, &k.Measure, &k.ServiceID, &k.EmployeeID, &k.Category, &k.Channel, &k.Kind,
 				&a.n, &a.target, &a.statute, &a.maxDays, &a.maxHours, nil, nil); err != nil {
 				rows.Close()
 				return err
 			}
+			w := weekly[k.weekly()]
+			if w == nil {
+				w = &rollupAgg{}
+				weekly[k.weekly()] = w
+			}
+			w.merge(a)
 			raw := rows.RawValues()
-			for i, h := range []map[int]int{a.days, a.hours} {
+			for i, h := range []*map[int]int{&w.days, &w.hours} {
 				hist, err := decodeHistogram(raw[12+i])
 				if err != nil {
 					rows.Close()
 					return err
 				}
 				for b, v := range hist.addTo(nil) {
-					if v != 0 {
-						h[b] = v
+					if v == 0 {
+						continue
 					}
+					if *h == nil {
+						*h = map[int]int{}
+					}
+					(*h)[b] += v
 				}
 			}
-			daily[k] = a
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return loadRollups(ctx, tx, "report_rollups_weekly", weeklyAggs(daily))
+		return loadRollups(ctx, tx, "report_rollups_weekly", weekly)
 	})
 }
