@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -462,8 +463,16 @@ func loadRollups(ctx context.Context, tx pgx.Tx, table string, aggs map[rollupKe
 			ALTER TABLE rollup_load ALTER days_hist TYPE text, ALTER hours_hist TYPE text`); err != nil {
 		return err
 	}
+	// In day order, so that a period's rows sit together in the table: a report's
+	// read of a few days then visits a few pages, not one page a row.
+	keys := make([]rollupKey, 0, len(aggs))
+	for k := range aggs {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b rollupKey) int { return a.Day.Compare(b.Day) })
 	src := make([][]any, 0, len(aggs))
-	for k, a := range aggs {
+	for _, k := range keys {
+		a := aggs[k]
 		src = append(src, []any{k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind,
 			a.n, a.target, a.statute, a.maxDays, a.maxHours, arrayLiteral(a.days), arrayLiteral(a.hours)})
 	}
