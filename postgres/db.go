@@ -178,6 +178,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, string(sql)); err != nil {
 				return err
 			}
+			if m.version == weeklyRollupsMigration {
+				if err := fillWeeklyRollups(ctx, tx); err != nil {
+					return fmt.Errorf("weekly rollups: %w", err)
+				}
+			}
 			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name)
 			return err
 		})
@@ -185,9 +190,6 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 		db.log.Info("applied migration", "name", m.name)
-	}
-	if err := db.fillWeeklyRollups(ctx); err != nil {
-		return fmt.Errorf("weekly rollups: %w", err)
 	}
 	return db.backfillDeadlines(ctx)
 }

@@ -488,58 +488,58 @@ func loadRollups(ctx context.Context, tx pgx.Tx, table string, aggs map[rollupKe
 	return err
 }
 
-// fillWeeklyRollups fills report_rollups_weekly from report_rollups when it is empty
-// and report_rollups is not: once, after migration 0017 on a database with rollups.
-func (db *DB) fillWeeklyRollups(ctx context.Context) error {
-	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		var need bool
-		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT FROM report_rollups_weekly)
-				AND EXISTS (SELECT FROM report_rollups)`).Scan(&need); err != nil || !need {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT day, measure, service_id, employee_id, category_code, channel, kind,
+// weeklyRollupsMigration is the migration that creates report_rollups_weekly.
+const weeklyRollupsMigration = 17
+
+// fillWeeklyRollups fills the empty report_rollups_weekly from report_rollups inside
+// tx: in the transaction of migration 0017, so that no transition sees the new table
+// before it is full, with the daily rows locked against writers while they are summed.
+func fillWeeklyRollups(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `LOCK TABLE report_rollups IN SHARE MODE`); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT day, measure, service_id, employee_id, category_code, channel, kind,
 				n, within_target, within_statutory, max_days, max_hours, days_hist, hours_hist
-			FROM report_rollups FOR SHARE`)
-		if err != nil {
+			FROM report_rollups`)
+	if err != nil {
+		return err
+	}
+	weekly := map[rollupKey]*rollupAgg{} // summed as the daily rows stream by
+	for rows.Next() {
+		var k rollupKey
+		a := &rollupAgg{}
+		if err := rows.Scan(&k.Day, &k.Measure, &k.ServiceID, &k.EmployeeID, &k.Category, &k.Channel, &k.Kind,
+			&a.n, &a.target, &a.statute, &a.maxDays, &a.maxHours, nil, nil); err != nil {
+			rows.Close()
 			return err
 		}
-		weekly := map[rollupKey]*rollupAgg{} // summed as the daily rows stream by
-		for rows.Next() {
-			var k rollupKey
-			a := &rollupAgg{}
-			if err := rows.Scan(&k.Day, &k.Measure, &k.ServiceID, &k.EmployeeID, &k.Category, &k.Channel, &k.Kind,
-				&a.n, &a.target, &a.statute, &a.maxDays, &a.maxHours, nil, nil); err != nil {
+		w := weekly[k.weekly()]
+		if w == nil {
+			w = &rollupAgg{}
+			weekly[k.weekly()] = w
+		}
+		w.merge(a)
+		raw := rows.RawValues()
+		for i, h := range []*map[int]int{&w.days, &w.hours} {
+			hist, err := decodeHistogram(raw[12+i])
+			if err != nil {
 				rows.Close()
 				return err
 			}
-			w := weekly[k.weekly()]
-			if w == nil {
-				w = &rollupAgg{}
-				weekly[k.weekly()] = w
-			}
-			w.merge(a)
-			raw := rows.RawValues()
-			for i, h := range []*map[int]int{&w.days, &w.hours} {
-				hist, err := decodeHistogram(raw[12+i])
-				if err != nil {
-					rows.Close()
-					return err
+			for b, v := range hist.addTo(nil) {
+				if v == 0 {
+					continue
 				}
-				for b, v := range hist.addTo(nil) {
-					if v == 0 {
-						continue
-					}
-					if *h == nil {
-						*h = map[int]int{}
-					}
-					(*h)[b] += v
+				if *h == nil {
+					*h = map[int]int{}
 				}
+				(*h)[b] += v
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return loadRollups(ctx, tx, "report_rollups_weekly", weekly)
-	})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return loadRollups(ctx, tx, "report_rollups_weekly", weekly)
 }

@@ -8,7 +8,7 @@
 -- Same columns and meaning as report_rollups, except: day is the Monday of the week,
 -- channel and kind are always ''. Kept in the transaction that writes report_rollups
 -- (SubmitCase, RecordTransition); RebuildRollups rebuilds both; Migrate fills it from
--- report_rollups once, when it is empty and report_rollups is not.
+-- report_rollups in this migration's transaction (fillWeeklyRollups).
 CREATE TABLE report_rollups_weekly (LIKE report_rollups INCLUDING DEFAULTS);
 ALTER TABLE report_rollups_weekly ADD PRIMARY KEY (day, measure, service_id, employee_id, category_code, channel, kind),
     ADD CHECK (channel = '' AND kind = '' AND extract(isodow FROM day) = 1);
