@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,22 +78,6 @@ type caseFacts struct {
 	TargetDays, StatutoryDays float64
 }
 
-// weekly is the key of the row of report_rollups_weekly that the row k of
-// report_rollups adds to.
-func (k rollupKey) weekly() rollupKey {
-	k.Day, k.Channel, k.Kind = weekStart(k.Day), "", ""
-	return k
-}
-
-// rollupTables are the tables every fact goes to, each with the key it has there.
-var rollupTables = []struct {
-	name string
-	key  func(rollupKey) rollupKey
-}{
-	{"report_rollups", func(k rollupKey) rollupKey { return k }},
-	{"report_rollups_weekly", rollupKey.weekly},
-}
-
 func (c caseFacts) key(day time.Time, measure string, serviceID, employeeID int64) rollupKey {
 	return rollupKey{Day: civilDay(day), Measure: measure, ServiceID: serviceID, EmployeeID: employeeID,
 		Category: c.Category, Channel: c.Channel, Kind: c.Kind}
@@ -123,11 +106,9 @@ func visit(entered, left time.Time) timed {
 	return timed{working: reportCalendar.WorkingDuration(entered, left), wall: left.Sub(entered)}
 }
 
-// bumpTimed adds a timed fact to its rollup rows inside tx.
-func bumpTimed(ctx context.Context, tx pgx.Tx, day rollupKey, f timed) error {
-	for _, t := range rollupTables {
-		k := t.key(day)
-		_, err := tx.Exec(ctx, `INSERT INTO `+t.name+` AS r (day, measure, service_id, employee_id,
+// bumpTimed adds a timed fact to its rollup row inside tx.
+func bumpTimed(ctx context.Context, tx pgx.Tx, k rollupKey, f timed) error {
+	_, err := tx.Exec(ctx, `INSERT INTO report_rollups AS r (day, measure, service_id, employee_id,
 			category_code, channel, kind, n, within_target, within_statutory, max_days, max_hours, days_hist, hours_hist)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11,
 			('[' || $12::int || ':' || $12::int || ']={1}')::int[], ('[' || $13::int || ':' || $13::int || ']={1}')::int[])
@@ -139,40 +120,27 @@ func bumpTimed(ctx context.Context, tx pgx.Tx, day rollupKey, f timed) error {
 			max_hours = greatest(r.max_hours, $11),
 			days_hist[$12::int] = coalesce(r.days_hist[$12::int], 0) + 1,
 			hours_hist[$13::int] = coalesce(r.hours_hist[$13::int], 0) + 1`,
-			k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind,
-			b2i(f.target), b2i(f.statute), f.days(), f.hours(), f.dayBucket(), f.hourBucket())
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind,
+		b2i(f.target), b2i(f.statute), f.days(), f.hours(), f.dayBucket(), f.hourBucket())
+	return err
 }
 
-// bumpCount adds delta to the count of a fact's rollup rows inside tx; a row whose
-// count falls to zero goes, so that the incremental rollups hold exactly the rows a
+// bumpCount adds delta to the count of a rollup row inside tx; a row whose count
+// falls to zero goes, so that the incremental rollups hold exactly the rows a
 // rebuild makes.
-func bumpCount(ctx context.Context, tx pgx.Tx, day rollupKey, delta int) error {
-	for _, t := range rollupTables {
-		k := t.key(day)
-		_, err := tx.Exec(ctx, `INSERT INTO `+t.name+` AS r (day, measure, service_id, employee_id,
+func bumpCount(ctx context.Context, tx pgx.Tx, k rollupKey, delta int) error {
+	_, err := tx.Exec(ctx, `INSERT INTO report_rollups AS r (day, measure, service_id, employee_id,
 			category_code, channel, kind, n)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET n = r.n + $8`,
-			k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind, delta)
-		if err != nil {
-			return err
-		}
-		if delta > 0 {
-			continue
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM `+t.name+` WHERE day = $1 AND measure = $2 AND service_id = $3
-		AND employee_id = $4 AND category_code = $5 AND channel = $6 AND kind = $7 AND n = 0`,
-			k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind)
-		if err != nil {
-			return err
-		}
+		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind, delta)
+	if err != nil || delta > 0 {
+		return err
 	}
-	return nil
+	_, err = tx.Exec(ctx, `DELETE FROM report_rollups WHERE day = $1 AND measure = $2 AND service_id = $3
+		AND employee_id = $4 AND category_code = $5 AND channel = $6 AND kind = $7 AND n = 0`,
+		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind)
+	return err
 }
 
 func b2i(b bool) int {
@@ -287,38 +255,6 @@ func (a *rollupAgg) add(f timed) {
 	a.hours[f.hourBucket()]++
 }
 
-// merge adds another row's facts.
-func (a *rollupAgg) merge(b *rollupAgg) {
-	a.n += b.n
-	a.target += b.target
-	a.statute += b.statute
-	a.maxDays, a.maxHours = max(a.maxDays, b.maxDays), max(a.maxHours, b.maxHours)
-	if len(b.days)+len(b.hours) > 0 && a.days == nil {
-		a.days, a.hours = map[int]int{}, map[int]int{}
-	}
-	for k, v := range b.days {
-		a.days[k] += v
-	}
-	for k, v := range b.hours {
-		a.hours[k] += v
-	}
-}
-
-// weeklyAggs sums rows of report_rollups into the rows of report_rollups_weekly.
-func weeklyAggs(daily map[rollupKey]*rollupAgg) map[rollupKey]*rollupAgg {
-	weekly := map[rollupKey]*rollupAgg{}
-	for k, a := range daily {
-		wk := k.weekly()
-		w := weekly[wk]
-		if w == nil {
-			w = &rollupAgg{}
-			weekly[wk] = w
-		}
-		w.merge(a)
-	}
-	return weekly
-}
-
 // arrayLiteral writes a sparse histogram as a PostgreSQL array literal with explicit
 // bounds, the same value the incremental subscript assignments build.
 func arrayLiteral(h map[int]int) string {
@@ -351,7 +287,7 @@ func arrayLiteral(h map[int]int) string {
 // the stage visits in case order, holding one case at a time plus the rollup rows.
 func (db *DB) RebuildRollups(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM report_rollups; DELETE FROM report_rollups_weekly; DELETE FROM case_holders`); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM report_rollups; DELETE FROM case_holders`); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT c.id, c.category_code, c.channel, c.kind, c.submitted_at,
@@ -444,102 +380,27 @@ func (db *DB) RebuildRollups(ctx context.Context) error {
 		}
 		flush()
 
-		if err := loadRollups(ctx, tx, "report_rollups", aggs); err != nil {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE rollup_load (LIKE report_rollups) ON COMMIT DROP;
+			ALTER TABLE rollup_load ALTER days_hist TYPE text, ALTER hours_hist TYPE text`); err != nil {
 			return err
 		}
-		if err := loadRollups(ctx, tx, "report_rollups_weekly", weeklyAggs(aggs)); err != nil {
+		src := make([][]any, 0, len(aggs))
+		for k, a := range aggs {
+			src = append(src, []any{k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind,
+				a.n, a.target, a.statute, a.maxDays, a.maxHours, arrayLiteral(a.days), arrayLiteral(a.hours)})
+		}
+		cols := []string{"day", "measure", "service_id", "employee_id", "category_code", "channel", "kind",
+			"n", "within_target", "within_statutory", "max_days", "max_hours", "days_hist", "hours_hist"}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rollup_load"}, cols, pgx.CopyFromRows(src)); err != nil {
+			return fmt.Errorf("load rollups: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO report_rollups SELECT day, measure, service_id, employee_id,
+				category_code, channel, kind, n, within_target, within_statutory, max_days, max_hours,
+				days_hist::int[], hours_hist::int[] FROM rollup_load`); err != nil {
 			return err
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"case_holders"}, []string{"case_id", "dimension", "holders", "returns"},
 			pgx.CopyFromRows(bounced))
 		return err
 	})
-}
-
-// loadRollups writes rollup rows into an empty table (report_rollups or
-// report_rollups_weekly) inside tx.
-func loadRollups(ctx context.Context, tx pgx.Tx, table string, aggs map[rollupKey]*rollupAgg) error {
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE rollup_load (LIKE report_rollups) ON COMMIT DROP;
-			ALTER TABLE rollup_load ALTER days_hist TYPE text, ALTER hours_hist TYPE text`); err != nil {
-		return err
-	}
-	// In day order, so that a period's rows sit together in the table: a report's
-	// read of a few days then visits a few pages, not one page a row.
-	keys := make([]rollupKey, 0, len(aggs))
-	for k := range aggs {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b rollupKey) int { return a.Day.Compare(b.Day) })
-	src := make([][]any, 0, len(aggs))
-	for _, k := range keys {
-		a := aggs[k]
-		src = append(src, []any{k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind,
-			a.n, a.target, a.statute, a.maxDays, a.maxHours, arrayLiteral(a.days), arrayLiteral(a.hours)})
-	}
-	cols := []string{"day", "measure", "service_id", "employee_id", "category_code", "channel", "kind",
-		"n", "within_target", "within_statutory", "max_days", "max_hours", "days_hist", "hours_hist"}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rollup_load"}, cols, pgx.CopyFromRows(src)); err != nil {
-		return fmt.Errorf("load %s: %w", table, err)
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO `+table+` SELECT day, measure, service_id, employee_id,
-			category_code, channel, kind, n, within_target, within_statutory, max_days, max_hours,
-			days_hist::int[], hours_hist::int[] FROM rollup_load;
-		DROP TABLE rollup_load`)
-	return err
-}
-
-// weeklyRollupsMigration is the migration that creates report_rollups_weekly.
-const weeklyRollupsMigration = 17
-
-// fillWeeklyRollups fills the empty report_rollups_weekly from report_rollups inside
-// tx: in the transaction of migration 0017, so that no transition sees the new table
-// before it is full, with the daily rows locked against writers while they are summed.
-func fillWeeklyRollups(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `LOCK TABLE report_rollups IN SHARE MODE`); err != nil {
-		return err
-	}
-	rows, err := tx.Query(ctx, `SELECT day, measure, service_id, employee_id, category_code, channel, kind,
-				n, within_target, within_statutory, max_days, max_hours, days_hist, hours_hist
-			FROM report_rollups`)
-	if err != nil {
-		return err
-	}
-	weekly := map[rollupKey]*rollupAgg{} // summed as the daily rows stream by
-	for rows.Next() {
-		var k rollupKey
-		a := &rollupAgg{}
-		if err := rows.Scan(&k.Day, &k.Measure, &k.ServiceID, &k.EmployeeID, &k.Category, &k.Channel, &k.Kind,
-			&a.n, &a.target, &a.statute, &a.maxDays, &a.maxHours, nil, nil); err != nil {
-			rows.Close()
-			return err
-		}
-		w := weekly[k.weekly()]
-		if w == nil {
-			w = &rollupAgg{}
-			weekly[k.weekly()] = w
-		}
-		w.merge(a)
-		raw := rows.RawValues()
-		for i, h := range []*map[int]int{&w.days, &w.hours} {
-			hist, err := decodeHistogram(raw[12+i])
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			for b, v := range hist.addTo(nil) {
-				if v == 0 {
-					continue
-				}
-				if *h == nil {
-					*h = map[int]int{}
-				}
-				(*h)[b] += v
-			}
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	return loadRollups(ctx, tx, "report_rollups_weekly", weekly)
 }
