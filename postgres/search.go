@@ -144,7 +144,7 @@ const searchWindowSQL = `
 		LIMIT $7`
 
 // searchScopedWindowSQL is searchWindowSQL for a scope of one service and/or one
-// assignee. It asks cases_search_scope_idx (migration 0018) for the words AND the
+// assignee. It asks cases_search_scope_idx (migration 0017) for the words AND the
 // scope's lexemes ($5, from scopeLexemes), so the index returns only the cases in
 // scope and no other case's row is read; with cases_search_idx a word common in other
 // services had every one of its matches read (37,144 rows at 1M for 372 kept). The
