@@ -2,12 +2,10 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"dimos"
 )
@@ -53,32 +51,13 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 	// The delay reports count it received, with nobody holding it yet.
 	f := caseFacts{Category: c.CategoryCode, Channel: string(c.Channel), Kind: string(c.Kind)}
 	k := f.key(c.SubmittedAt, measureReceived, 0, 0)
-	// The statement shares report rows with the transitions of other cases, which
-	// take them in their own order; when PostgreSQL breaks a deadlock by aborting
-	// this statement, nothing of it was kept, and it runs again. A citizen's
-	// submission must not fail for that.
-	for attempt := 1; ; attempt++ {
-		err = db.Pool.QueryRow(ctx, submitCaseSQL, c.SubmittedAt.In(athens).Year(),
-			c.Kind, c.CategoryCode, c.Channel, c.Subject, c.Text, c.DesiredAction,
-			c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
-			c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash, c.CitizenID,
-			lat, lon, c.Address, c.Purpose, c.Delivery, clock.deadline(),
-			k.Day, k.Measure, k.ServiceID, k.EmployeeID).Scan(&c.ID, &c.Number)
-		if attempt == submitAttempts || !retryable(err) || ctx.Err() != nil {
-			return translate(err, "error.not_found")
-		}
-		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
-	}
-}
-
-// submitAttempts bounds SubmitCase's runs when PostgreSQL aborts it to break a
-// deadlock or a serialization conflict.
-const submitAttempts = 5
-
-// retryable reports whether PostgreSQL aborted a statement that may simply run again.
-func retryable(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+	err = db.Pool.QueryRow(ctx, submitCaseSQL, c.SubmittedAt.In(athens).Year(),
+		c.Kind, c.CategoryCode, c.Channel, c.Subject, c.Text, c.DesiredAction,
+		c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
+		c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash, c.CitizenID,
+		lat, lon, c.Address, c.Purpose, c.Delivery, clock.deadline(),
+		k.Day, k.Measure, k.ServiceID, k.EmployeeID).Scan(&c.ID, &c.Number)
+	return translate(err, "error.not_found")
 }
 
 // submitCaseSQL is SubmitCase's statement. The number is the year's next, written as
