@@ -119,7 +119,7 @@ func childEnv() []string {
 // because each may have to move to another port (proc.serve) before the next is told
 // its address: the protocol simulator, Temporal (started once it says so in its log,
 // which it does once all its services listen and the namespace answers), the console,
-// then the worker, which listens on nothing.
+// then the worker, which listens on nothing (started once it says so).
 func startCluster(t *testing.T, dsn string, ports *portPicker) *cluster {
 	t.Helper()
 	c := &cluster{t: t, db: openDemo(t, dsn), mail: startMailServer(t, ports)}
@@ -169,8 +169,17 @@ func startCluster(t *testing.T, dsn string, ports *portPicker) *cluster {
 	c.base = "http://" + c.console.addr
 	// The worker writes the console's address into the links of its mails.
 	env = append(env, "DIMOS_HTTP_ADDR="+c.console.addr, "DIMOS_PUBLIC_URL="+c.base)
-	c.worker = newProc(t, "worker", with(), "worker")
+	// At level info the worker logs this once it polls its task queues. A fault must
+	// not find it still connecting: a worker that cannot reach PostgreSQL at its start
+	// exits, and none would be left to run the cases.
+	c.worker = newProc(t, "worker", with("DIMOS_LOG_LEVEL=info"), "worker")
 	c.worker.start()
+	eventually(t, 90*time.Second, "the worker to start", func() bool {
+		if c.worker.exited() {
+			t.Fatal("the worker exited")
+		}
+		return c.worker.logged("worker running")
+	})
 	waitHTTP(t, 30*time.Second, c.registry+"/", c.protocol)
 	c.waitHealthy(90 * time.Second)
 	return c
