@@ -384,9 +384,9 @@ func (s *mailSession) Data(r io.Reader) error {
 }
 
 // privatePostgres is a PostgreSQL cluster of the test's own, in a temporary directory
-// on a port of its own (portPicker), run as the postgres OS user: the machine's shared server is never
-// restarted. It needs PostgreSQL's binaries (PG_BIN, default that of Debian's
-// PostgreSQL 15); without them the test fails.
+// on a port of its own (portPicker), run as the postgres OS user: the machine's shared
+// server is never restarted. It needs PostgreSQL's binaries (PG_BIN, default that of
+// Debian's PostgreSQL 15); without them the test fails.
 type privatePostgres struct {
 	t     *testing.T
 	bin   string
