@@ -22,10 +22,11 @@ build:
 
 ## test: deps, lint, every test against the real PostgreSQL and an in-process Temporal
 ## server (the browser and axe tests in the system chromium), then a short run of every
-## fuzz target (the fault tests are make chaos)
+## fuzz target, then the fault tests (make chaos, about 3.5 minutes)
 test: deps lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory chaos
 
 # What the tests need beyond Go and PostgreSQL. Each is installed only when missing, so
 # a second `make deps` returns at once.

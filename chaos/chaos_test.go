@@ -54,7 +54,7 @@ func (c *cluster) firstStarted() (inFlight int) {
 // accepted while it is dead; a new worker finishes everything, once.
 func TestWorkerKilled(t *testing.T) {
 	start := time.Now()
-	c := startCluster(t, pgtest.NewURL(t))
+	c := startCluster(t, pgtest.NewURL(t), ports)
 	for i := range 6 {
 		c.submitComplaint(i)
 	}
@@ -80,7 +80,7 @@ func TestWorkerKilled(t *testing.T) {
 // workflow once Temporal is back, with the workflows started before it intact.
 func TestTemporalStoppedDuringIntake(t *testing.T) {
 	start := time.Now()
-	c := startCluster(t, pgtest.NewURL(t))
+	c := startCluster(t, pgtest.NewURL(t), ports)
 	for i := range 4 {
 		c.submitComplaint(i)
 	}
@@ -97,7 +97,7 @@ func TestTemporalStoppedDuringIntake(t *testing.T) {
 		t.Errorf("health while Temporal is down: %q, want degraded", h)
 	}
 	time.Sleep(3 * time.Second) // the starter's sweeps fail meanwhile
-	c.temporal.start()
+	c.temporal.serve(false, 90*time.Second)
 	c.waitHealthy(90 * time.Second)
 	c.completeAll()
 	c.verify()
@@ -109,8 +109,8 @@ func TestTemporalStoppedDuringIntake(t *testing.T) {
 // written twice.
 func TestPostgresRestarted(t *testing.T) {
 	start := time.Now()
-	pg := startPrivatePostgres(t)
-	c := startCluster(t, pg.url("dimos"))
+	pg := startPrivatePostgres(t, ports)
+	c := startCluster(t, pg.url("dimos"), ports)
 	for i := range 6 {
 		c.submitComplaint(i)
 	}
@@ -139,7 +139,7 @@ func TestPostgresRestarted(t *testing.T) {
 // cases go on; once it is back each application gets exactly one number.
 func TestProtocolRegistryDown(t *testing.T) {
 	start := time.Now()
-	c := startCluster(t, pgtest.NewURL(t))
+	c := startCluster(t, pgtest.NewURL(t), ports)
 	c.setRegistry("fail")
 	var certs []string
 	for i := range 4 {
@@ -178,7 +178,7 @@ func TestProtocolRegistryDown(t *testing.T) {
 // once, and every mail is delivered once when it is back.
 func TestMailServerDown(t *testing.T) {
 	start := time.Now()
-	c := startCluster(t, pgtest.NewURL(t))
+	c := startCluster(t, pgtest.NewURL(t), ports)
 	c.mail.stop()
 	for i := range 5 {
 		c.submitComplaint(i)

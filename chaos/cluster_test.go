@@ -14,6 +14,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -111,47 +112,74 @@ func childEnv() []string {
 	return env
 }
 
-// startCluster starts every process against the database at dsn and waits until the
-// console answers and reaches Temporal.
-func startCluster(t *testing.T, dsn string) *cluster {
+// startCluster starts every process against the database at dsn, on ports picked by
+// ports, and waits until the console answers and reaches Temporal.
+//
+// The processes start one after the other, each once the one before has started,
+// because each may have to move to another port (proc.serve) before the next is told
+// its address: the protocol simulator, Temporal (started once it says so in its log,
+// which it does once all its services listen and the namespace answers), the console,
+// then the worker, which listens on nothing (started once it says so).
+func startCluster(t *testing.T, dsn string, ports *portPicker) *cluster {
 	t.Helper()
-	c := &cluster{t: t, db: openDemo(t, dsn), mail: startMailServer(t)}
+	c := &cluster{t: t, db: openDemo(t, dsn), mail: startMailServer(t, ports)}
 	var smsURL string
 	c.sms, smsURL = smsGateway(t, smsToken)
-	temporalAddr, httpAddr, protocolAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	_, temporalPort, _ := strings.Cut(temporalAddr, ":")
-	c.base, c.registry = "http://"+httpAddr, "http://"+protocolAddr
 	env := append(childEnv(),
 		"DATABASE_URL="+dsn,
-		"TEMPORAL_ADDRESS="+temporalAddr,
-		"DIMOS_TEMPORAL_PORT="+temporalPort,
 		"DIMOS_TEMPORAL_UI_PORT=-1",
 		"DIMOS_DATA_DIR="+t.TempDir(),
-		"DIMOS_HTTP_ADDR="+httpAddr,
-		"DIMOS_PUBLIC_URL="+c.base,
 		"DIMOS_STARTER_INTERVAL=300ms",
 		"DIMOS_SMTP_ADDR="+c.mail.addr,
 		"DIMOS_SMTP_STARTTLS=never",
 		"DIMOS_SMS_URL="+smsURL,
 		"DIMOS_SMS_TOKEN="+smsToken,
-		"DIMOS_PROTOCOL_URL="+c.registry,
 		"DIMOS_PROTOCOL_TOKEN="+protocolToken,
 		"DIMOS_LOG_LEVEL=warn",
 	)
+	// with is env and more, in a slice of its own.
+	with := func(kv ...string) []string { return append(slices.Clone(env), kv...) }
+
+	c.protocol = newServer(t, ports, "protocol-sim", nil, func(addr string) ([]string, []string) {
+		return []string{"protocol-sim", "--addr", addr}, with()
+	})
+	c.protocol.serve(true, 30*time.Second)
+	c.registry = "http://" + c.protocol.addr
+	env = append(env, "DIMOS_PROTOCOL_URL="+c.registry)
+
+	// At level info the temporal command logs this once its server is ready.
+	temporalReady := func(p *proc) bool { return p.logged("temporal server running") }
+	c.temporal = newServer(t, ports, "temporal", temporalReady, func(addr string) ([]string, []string) {
+		return []string{"temporal"}, with("DIMOS_TEMPORAL_PORT="+strconv.Itoa(portOf(addr)), "DIMOS_LOG_LEVEL=info")
+	})
+	c.temporal.serve(true, 90*time.Second)
+	temporalAddr := c.temporal.addr
+	env = append(env, "TEMPORAL_ADDRESS="+temporalAddr)
 	tc, err := client.NewLazyClient(client.Options{HostPort: temporalAddr, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(tc.Close)
 	c.work = workflows.Dispatcher{Client: tc}
-	c.protocol = newProc(t, "protocol-sim", env, "protocol-sim", "--addr", protocolAddr)
-	c.temporal = newProc(t, "temporal", env, "temporal")
-	c.worker = newProc(t, "worker", env, "worker")
-	c.console = newProc(t, "console", env, "console")
-	c.protocol.start()
-	c.temporal.start()
+
+	c.console = newServer(t, ports, "console", nil, func(addr string) ([]string, []string) {
+		return []string{"console"}, with("DIMOS_HTTP_ADDR="+addr, "DIMOS_PUBLIC_URL=http://"+addr)
+	})
+	c.console.serve(true, 60*time.Second)
+	c.base = "http://" + c.console.addr
+	// The worker writes the console's address into the links of its mails.
+	env = append(env, "DIMOS_HTTP_ADDR="+c.console.addr, "DIMOS_PUBLIC_URL="+c.base)
+	// At level info the worker logs this once it polls its task queues. A fault must
+	// not find it still connecting: a worker that cannot reach PostgreSQL at its start
+	// exits, and none would be left to run the cases.
+	c.worker = newProc(t, "worker", with("DIMOS_LOG_LEVEL=info"), "worker")
 	c.worker.start()
-	c.console.start()
+	eventually(t, 90*time.Second, "the worker to start", func() bool {
+		if c.worker.exited() {
+			t.Fatal("the worker exited")
+		}
+		return c.worker.logged("worker running")
+	})
 	waitHTTP(t, 30*time.Second, c.registry+"/", c.protocol)
 	c.waitHealthy(90 * time.Second)
 	return c

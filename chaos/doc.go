@@ -20,6 +20,27 @@
 // citizen API (201 with a number: accepted); certificate applications at the service
 // desk (stored, then started by the console's starter sweep).
 //
+// # Ports
+//
+// Each process listens on a loopback port the harness picks (portPicker) and hands
+// it in its command line or environment. The port is free when picked but not held,
+// since another program binds it later, so something else could take it in between:
+// once a console found its port taken and make test failed. Two defences. The ports
+// are picked at random outside the kernel's ephemeral range, where every listener on
+// port 0 and every outgoing connection on the machine gets its port (the tests of
+// other packages running at the same time, Temporal's own internal ports), so only a
+// process that chose the same fixed port can take one. And a process that exits
+// because its port was taken ("address already in use" in its log, or in
+// PostgreSQL's) is started again, at most five times: at its first start on a new
+// port, since no other process knows the address yet; at a restart (Temporal after
+// its outage, the mail server, the private PostgreSQL) on the same port after a
+// pause, since the others know only that one. A process has started once it holds a
+// listening socket on its port itself (from /proc: a rival's socket would answer a
+// connection just as well), Temporal once it logs that it is ready. The worker
+// listens on nothing; the SMS gateway is an httptest server in the test, which holds
+// its listener from the start. TestPortTakenAtStart takes the first port picked for
+// each of them, and each port again at its restart, and checks that all start anyway.
+//
 // # Driving the cases to the end
 //
 // Once the fault is over, each case must reach the stage where it waits for staff
@@ -93,4 +114,7 @@
 // "received" SMS sent (the mail outage holds up neither the case nor the SMS); 10 s
 // later the server must still have received nothing. Then it starts again on the same
 // address, and every mail must arrive once.
+//
+// TestPortTakenAtStart: the harness itself (see Ports above); then a complaint and a
+// certificate application through the cluster, verified as in every scenario.
 package chaos

@@ -5,6 +5,7 @@ package chaos
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,17 +52,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freeAddr is a loopback address nothing listens on at the moment.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // proc is one dimos process: started, killed and started again with the same
 // command line and environment. Its output goes to a log file shown when the test
 // fails.
@@ -71,11 +62,21 @@ type proc struct {
 	env  []string
 	log  string
 
+	// Of a process that listens (newServer): its address, the picker that gave it,
+	// its command line and environment for an address, and how to tell that it has
+	// started.
+	addr    string
+	ports   *portPicker
+	cmdline func(addr string) (args, env []string)
+	ready   func(*proc) bool
+
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
+	from int64 // where the log of the latest start begins
 }
 
+// newProc is a process that listens on nothing (the worker).
 func newProc(t *testing.T, name string, env []string, args ...string) *proc {
 	p := &proc{t: t, name: name, args: args, env: env, log: filepath.Join(t.TempDir(), name+".log")}
 	t.Cleanup(func() {
@@ -85,6 +86,108 @@ func newProc(t *testing.T, name string, env []string, args ...string) *proc {
 		}
 	})
 	return p
+}
+
+// newServer is a process that listens on a loopback port picked by ports; cmdline
+// gives its arguments and environment for the address. It has started when ready
+// says so; nil means once it listens on the address itself. Start it with serve.
+func newServer(t *testing.T, ports *portPicker, name string, ready func(*proc) bool, cmdline func(addr string) (args, env []string)) *proc {
+	p := newProc(t, name, nil)
+	p.ports, p.cmdline, p.ready = ports, cmdline, ready
+	if p.ready == nil {
+		p.ready = (*proc).listening
+	}
+	p.setAddr(ports.pick(t, name))
+	return p
+}
+
+func (p *proc) setAddr(addr string) {
+	p.addr = addr
+	p.args, p.env = p.cmdline(addr)
+}
+
+// serve starts a process that listens and waits until it has started. If it exits
+// because its port was taken (see portPicker), it is started again, at most
+// maxStarts times: with newPort (its first start, when no other process knows the
+// address yet) on a newly picked port, else (a restart: the others hold the address)
+// on the same port after a pause.
+func (p *proc) serve(newPort bool, within time.Duration) {
+	p.t.Helper()
+	for try := 1; ; try++ {
+		p.start()
+		if p.waitStarted(within) {
+			return
+		}
+		if try == maxStarts {
+			p.t.Fatalf("%s: its port was taken at each of %d starts (last %s)", p.name, maxStarts, p.addr)
+		}
+		if newPort {
+			taken := p.addr
+			p.setAddr(p.ports.pick(p.t, p.name))
+			p.t.Logf("%s: %s was taken (start %d); starting it on %s", p.name, taken, try, p.addr)
+		} else {
+			p.t.Logf("%s: %s was taken (start %d); starting it there again in a second", p.name, p.addr, try)
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+// waitStarted waits until the process started by p.start is ready (true) or has
+// exited because its port was taken (false); any other exit, or a process not ready
+// within the time, fails the test.
+func (p *proc) waitStarted(within time.Duration) bool {
+	p.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if p.exited() {
+			p.reap()
+			if strings.Contains(strings.ToLower(p.logSince()), bindFailure) {
+				return false
+			}
+			p.t.Fatalf("%s exited while starting", p.name)
+		}
+		if p.ready(p) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s not started within %v", p.name, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// listening reports whether the process holds a listening socket on its address.
+func (p *proc) listening() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd != nil && listensOn(p.cmd.Process.Pid, portOf(p.addr))
+}
+
+// logged reports whether the latest start of the process has written s to its log.
+func (p *proc) logged(s string) bool { return strings.Contains(p.logSince(), s) }
+
+// logSince is the log of the latest start.
+func (p *proc) logSince() string {
+	p.mu.Lock()
+	from := p.from
+	p.mu.Unlock()
+	f, err := os.Open(p.log)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	raw, _ := io.ReadAll(io.NewSectionReader(f, from, 1<<30))
+	return string(raw)
+}
+
+// reap forgets a process that has exited by itself, so that it can be started again.
+func (p *proc) reap() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		<-p.done
+		p.cmd, p.done = nil, nil
+	}
 }
 
 func (p *proc) start() {
@@ -97,6 +200,9 @@ func (p *proc) start() {
 	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		p.t.Fatal(err)
+	}
+	if st, err := f.Stat(); err == nil {
+		p.from = st.Size()
 	}
 	fmt.Fprintf(f, "=== %s start %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(p.args, " "))
 	cmd := exec.Command(dimosBin, p.args...)
@@ -166,7 +272,8 @@ func (p *proc) dumpLog() {
 // and started again on that address. It keeps every message it accepted, with the
 // Message-ID that dimos derives from the notification's key.
 type mailServer struct {
-	addr string
+	addr  string
+	ports *portPicker
 
 	mu   sync.Mutex
 	srv  *smtp.Server
@@ -174,19 +281,47 @@ type mailServer struct {
 	at   []time.Time // when each of msgs was accepted
 }
 
-func startMailServer(t *testing.T) *mailServer {
-	m := &mailServer{addr: freeAddr(t)}
-	m.start(t)
+// startMailServer starts the mail server on a port picked by ports.
+func startMailServer(t *testing.T, ports *portPicker) *mailServer {
+	t.Helper()
+	m := &mailServer{ports: ports}
+	m.listen(t, true)
 	t.Cleanup(m.stop)
 	return m
 }
 
+// start starts the server again on its address after stop.
 func (m *mailServer) start(t *testing.T) {
 	t.Helper()
-	ln, err := net.Listen("tcp", m.addr)
-	if err != nil {
-		t.Fatalf("mail server on %s: %v", m.addr, err)
+	m.listen(t, false)
+}
+
+// listen binds the server's address and serves there. A port taken meanwhile (see
+// portPicker) is tried again, at most maxStarts times: with newPort (the first start,
+// when dimos does not know the address yet) on a new port, else on the same after a
+// pause.
+func (m *mailServer) listen(t *testing.T, newPort bool) {
+	t.Helper()
+	for try := 1; ; try++ {
+		if newPort {
+			m.addr = m.ports.pick(t, "mail")
+		}
+		ln, err := net.Listen("tcp", m.addr)
+		if err == nil {
+			m.serve(ln)
+			return
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || try == maxStarts {
+			t.Fatalf("mail server on %s (try %d): %v", m.addr, try, err)
+		}
+		t.Logf("mail: %s was taken (try %d); trying again", m.addr, try)
+		if !newPort {
+			time.Sleep(time.Second)
+		}
 	}
+}
+
+func (m *mailServer) serve(ln net.Listener) {
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailSession{m: m}, nil }))
 	srv.Domain, srv.ReadTimeout, srv.WriteTimeout = "chaos.local", time.Minute, time.Minute
 	m.mu.Lock()
@@ -249,14 +384,15 @@ func (s *mailSession) Data(r io.Reader) error {
 }
 
 // privatePostgres is a PostgreSQL cluster of the test's own, in a temporary directory
-// on a free port, run as the postgres OS user: the machine's shared server is never
-// restarted. It needs PostgreSQL's binaries (PG_BIN, default that of Debian's
-// PostgreSQL 15); without them the test fails.
+// on a port of its own (portPicker), run as the postgres OS user: the machine's shared
+// server is never restarted. It needs PostgreSQL's binaries (PG_BIN, default that of
+// Debian's PostgreSQL 15); without them the test fails.
 type privatePostgres struct {
-	t    *testing.T
-	bin  string
-	dir  string
-	port string
+	t     *testing.T
+	bin   string
+	dir   string
+	port  string
+	ports *portPicker
 }
 
 func pgBin() string {
@@ -275,7 +411,9 @@ func asPostgres(name string, args ...string) *exec.Cmd {
 	return exec.Command(name, args...)
 }
 
-func startPrivatePostgres(t *testing.T) *privatePostgres {
+// startPrivatePostgres creates the cluster and starts it on a port picked by ports,
+// a new one if the picked port was taken meanwhile (see portPicker).
+func startPrivatePostgres(t *testing.T, ports *portPicker) *privatePostgres {
 	t.Helper()
 	bin := pgBin()
 	if _, err := os.Stat(filepath.Join(bin, "pg_ctl")); err != nil {
@@ -291,10 +429,9 @@ func startPrivatePostgres(t *testing.T) *privatePostgres {
 			t.Fatalf("chown %s to postgres: %v", dir, err)
 		}
 	}
-	_, port, _ := net.SplitHostPort(freeAddr(t))
-	p := &privatePostgres{t: t, bin: bin, dir: dir, port: port}
+	p := &privatePostgres{t: t, bin: bin, dir: dir, ports: ports}
 	p.run("initdb", "-D", filepath.Join(dir, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
-	p.start()
+	p.listen(true)
 	t.Cleanup(func() { p.run("pg_ctl", "-D", filepath.Join(dir, "data"), "-m", "immediate", "-w", "stop") })
 	return p
 }
@@ -307,10 +444,59 @@ func (p *privatePostgres) run(tool string, args ...string) {
 	}
 }
 
+// start starts the server again on its port after crash.
 func (p *privatePostgres) start() {
 	p.t.Helper()
-	p.run("pg_ctl", "-D", filepath.Join(p.dir, "data"), "-l", filepath.Join(p.dir, "server.log"), "-w", "-t", "60",
-		"-o", fmt.Sprintf("-p %s -c listen_addresses=127.0.0.1 -k %s -c fsync=off", p.port, p.dir), "start")
+	p.listen(false)
+}
+
+// listen starts the server. A port taken meanwhile (see portPicker) is tried again,
+// at most maxStarts times: with newPort (the first start, when dimos does not know
+// the port yet) on a new port, else on the same after a pause.
+func (p *privatePostgres) listen(newPort bool) {
+	p.t.Helper()
+	for try := 1; ; try++ {
+		if newPort {
+			p.port = strconv.Itoa(portOf(p.ports.pick(p.t, "postgres")))
+		}
+		if p.tryStart() {
+			return
+		}
+		if try == maxStarts {
+			p.t.Fatalf("private PostgreSQL: port %s was taken at each of %d starts", p.port, maxStarts)
+		}
+		p.t.Logf("private PostgreSQL: port %s was taken (try %d); trying again", p.port, try)
+		if !newPort {
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+// tryStart starts the server on p.port: true once it runs, false if the port was
+// taken (the server's log says so); any other failure fails the test.
+func (p *privatePostgres) tryStart() bool {
+	p.t.Helper()
+	logFile := filepath.Join(p.dir, "server.log")
+	var from int64
+	if st, err := os.Stat(logFile); err == nil {
+		from = st.Size()
+	}
+	args := []string{"-D", filepath.Join(p.dir, "data"), "-l", logFile, "-w", "-t", "60",
+		"-o", fmt.Sprintf("-p %s -c listen_addresses=127.0.0.1 -k %s -c fsync=off", p.port, p.dir), "start"}
+	out, err := asPostgres(filepath.Join(p.bin, "pg_ctl"), args...).CombinedOutput()
+	if err == nil {
+		return true
+	}
+	var since []byte
+	if f, ferr := os.Open(logFile); ferr == nil {
+		since, _ = io.ReadAll(io.NewSectionReader(f, from, 1<<30))
+		f.Close()
+	}
+	if strings.Contains(strings.ToLower(string(since)), bindFailure) {
+		return false
+	}
+	p.t.Fatalf("pg_ctl %s: %v\n%s\n%s", strings.Join(args, " "), err, out, since)
+	return false
 }
 
 // crash stops the server at once, as a power cut would: no checkpoint, recovery at
