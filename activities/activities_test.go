@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,6 +149,50 @@ func TestNotify(t *testing.T) {
 		}
 	})
 
+	t.Run("ConcurrentRunsSendOnce", func(t *testing.T) {
+		// A local try the workflow gave up on (its few seconds ran out) may still be
+		// sending when the activity that took over runs the same notification: in
+		// one process the two take turns, and the second finds the first's record.
+		in := in
+		in.Event, in.Key, in.Comment = notify.EventComment, "comment/concurrent", "Ερχόμαστε."
+		mails, sms := len(r.mail.Messages()), len(r.sms.Messages())
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Go(func() { errs <- r.acts.Notify(ctx, in) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m, s, d := len(r.mail.Messages())-mails, len(r.sms.Messages())-sms, r.sms.Duplicates(); m != 1 || s != 1 || d != 0 {
+			t.Fatalf("%d mails, %d SMS, %d duplicate SMS; want 1, 1, 0", m, s, d)
+		}
+	})
+
+	t.Run("SentIsRecordedAfterTheCallerGaveUp", func(t *testing.T) {
+		// The local try's deadline passes just after the mail went out: the record
+		// is still written, so the activity that takes over sends nothing again.
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		late := &flakyMarks{NotificationLog: r.db, fails: 1, onFail: cancel}
+		acts := *r.acts
+		acts.Notifications = late
+		in := in
+		in.Event, in.Key, in.Comment = notify.EventComment, "comment/late", "Σήμερα."
+		mails, sms := len(r.mail.Messages()), len(r.sms.Messages())
+		acts.Notify(cctx, in) //nolint:errcheck // cut short: it may fail, as the local try does
+		if err := r.acts.Notify(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if m, s := len(r.mail.Messages())-mails, len(r.sms.Messages())-sms; m != 1 || s != 1 || r.sms.Duplicates() != 0 {
+			t.Fatalf("%d mails, %d SMS (duplicates %d); want 1 and 1", m, s, r.sms.Duplicates())
+		}
+	})
+
 	t.Run("AnonymousCaseTellsNobody", func(t *testing.T) {
 		anon := &dimos.Case{Kind: dimos.KindComplaint, CategoryCode: "potholes", Channel: dimos.ChannelPortal, Subject: "s", Text: "t", Anonymous: true}
 		if err := r.db.SubmitCase(ctx, anon); err != nil {
@@ -208,12 +253,16 @@ func TestCheckAssignee(t *testing.T) {
 // restarts would.
 type flakyMarks struct {
 	dimos.NotificationLog
-	fails int
+	fails  int
+	onFail func() // if set, called at each failure
 }
 
 func (f *flakyMarks) MarkNotificationSent(ctx context.Context, key, channel, recipient string, at time.Time) error {
 	if f.fails > 0 {
 		f.fails--
+		if f.onFail != nil {
+			f.onFail()
+		}
 		return errors.New("conn closed")
 	}
 	return f.NotificationLog.MarkNotificationSent(ctx, key, channel, recipient, at)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"dimos"
@@ -146,8 +147,13 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	return errors.Join(failed...)
 }
 
-// send sends once per key and channel.
+// send sends once per key and channel. The check, the send and its record are one
+// step for the key and channel within this process (see sending): a local try of the
+// notification that the workflow gave up on may still be running when the ordinary
+// activity that took over arrives here, and it must find the record, not send again.
 func (a *Activities) send(ctx context.Context, key, channel, recipient string, send func() error) error {
+	unlock := sending.lock(key + "\x00" + channel)
+	defer unlock()
 	sent, err := a.Notifications.NotificationSent(ctx, key, channel)
 	if err != nil || sent {
 		return err
@@ -159,7 +165,9 @@ func (a *Activities) send(ctx context.Context, key, channel, recipient string, s
 		}
 		return fmt.Errorf("send %s %s: %w", channel, key, err)
 	}
-	return a.markSent(ctx, key, channel, recipient)
+	// Sent: the record is written even when the caller's time ran out meanwhile (a
+	// local try lasts seconds), since without it a retry would send again.
+	return a.markSent(context.WithoutCancel(ctx), key, channel, recipient)
 }
 
 // markPatience bounds how long a sent notification waits for its record: within the
@@ -169,7 +177,7 @@ const markPatience = 45 * time.Second
 // markSent records a notification that went out. Once it went out the record must
 // not be given up lightly: the activity's retry would send it again, and a mail
 // server cannot tell a duplicate. So a database that is down for a moment (a restart,
-// a failover) is waited for, with back-off, up to markPatience or the activity's end.
+// a failover) is waited for, with back-off, up to markPatience or the end of ctx.
 func (a *Activities) markSent(ctx context.Context, key, channel, recipient string) error {
 	giveUp := time.Now().Add(markPatience)
 	wait := 100 * time.Millisecond
@@ -245,4 +253,44 @@ func (a *Activities) names(ctx context.Context, c *dimos.Case, lang string) (cat
 		}
 	}
 	return category, service
+}
+
+// sending holds the notification keys and channels being sent in this process.
+var sending = keyLocks{held: map[string]*keyLock{}}
+
+// keyLocks is a mutex per key, made when first wanted and dropped when nobody holds
+// or waits for it. It serialises the runs of one notification within a process: a
+// local try past its deadline and the activity that took over (the server hands that
+// to a worker of the task queue, with one worker process this one), or an activity and
+// its retry. A run in another process is not held back; there the record alone keeps
+// the second run from sending, as it always did.
+type keyLocks struct {
+	mu   sync.Mutex
+	held map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	users int // holding or waiting
+}
+
+// lock takes key's mutex and returns its release.
+func (k *keyLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	l := k.held[key]
+	if l == nil {
+		l = &keyLock{}
+		k.held[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.held, key)
+		}
+		k.mu.Unlock()
+	}
 }

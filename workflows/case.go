@@ -45,8 +45,22 @@ const (
 	// the merge's steps can tell them apart.
 	versionMerge = "merge-duplicate"
 	// versionLocalDB runs the short database steps (routing, transitions, changes,
-	// the clerk and service look-ups) as local activities; see dbStep.
+	// the clerk and service look-ups) as local activities; see dbStep. Its versions:
+	// localDBSteps, then localNotes.
 	versionLocalDB = "local-db-steps"
+)
+
+// The versions of versionLocalDB. localNotes is a version of the same change id rather
+// than a change id of its own because every change id the SDK meets in a new case costs
+// a marker and an upsert of the TemporalChangeVersion search attribute, one more write
+// to the server's visibility store per case: the very writes this version saves.
+const (
+	// localDBSteps: the database steps as local activities.
+	localDBSteps workflow.Version = 1
+	// localNotes: also the notifications as local activities first (see notify); the
+	// phone recording fetched with no change id of its own (every such case has the
+	// step); one timer for the clocks at a time (see alarm).
+	localNotes workflow.Version = 2
 )
 
 // defaultReopenDays applies when CaseInput.ReopenDays is zero.
@@ -63,7 +77,7 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	// Taken first, before any handler can run, so that every step of the case is
 	// run one way. A history recorded before the change has no marker here and
 	// replays with ordinary activities throughout.
-	w.localDB = workflow.GetVersion(ctx, versionLocalDB, workflow.DefaultVersion, 1) == 1
+	w.version = workflow.GetVersion(ctx, versionLocalDB, workflow.DefaultVersion, localNotes)
 	if err := w.setup(ctx); err != nil {
 		return CaseResult{}, err
 	}
@@ -106,8 +120,8 @@ type caseWorkflow struct {
 	noteSeq    int
 	background int
 	rated      bool
-	// localDB: the database steps run as local activities (versionLocalDB).
-	localDB bool
+	// version is the case's version of versionLocalDB.
+	version workflow.Version
 }
 
 type clock struct {
@@ -165,6 +179,14 @@ var (
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute},
 	}
+	// The same as a local activity (localNotes): one try, within the workflow task
+	// that tells the event. The task, and so the answer of an update that told it,
+	// waits for it: when the mail server is down the wait must stay short, and the
+	// ordinary activity with notifyOptions takes over (see localFirst).
+	localNotifyOptions = workflow.LocalActivityOptions{
+		StartToCloseTimeout: 5 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
 	// A phone recording: the provider keeps it for a while; a few hours of tries.
 	fetchOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
@@ -210,8 +232,10 @@ func (w *caseWorkflow) run(ctx workflow.Context) (CaseResult, error) {
 	w.notify(ctx, notify.EventCaseReceived, activities.ToCitizen, "received", activities.NotifyInput{})
 
 	// Version 1 fetches a phone caller's recorded message and attaches it (M17).
-	// Cases started before it have no such step, and replay without it.
-	if v := workflow.GetVersion(ctx, versionFetchRecording, workflow.DefaultVersion, 1); v == 1 && w.in.Channel == dimos.ChannelIVR {
+	// Cases started before it have no such step, and replay without it; cases of
+	// localNotes all have it, and take no marker for it.
+	fetch := w.version >= localNotes || workflow.GetVersion(ctx, versionFetchRecording, workflow.DefaultVersion, 1) == 1
+	if fetch && w.in.Channel == dimos.ChannelIVR {
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, fetchOptions), a.FetchRecording,
 			activities.FetchInput{CaseID: w.in.CaseID, Number: w.in.Number}).Get(ctx, nil)
 		if err != nil {
@@ -234,6 +258,7 @@ func (w *caseWorkflow) run(ctx workflow.Context) (CaseResult, error) {
 		return CaseResult{}, err
 	}
 
+	var al alarm
 	for {
 		now := workflow.Now(ctx)
 		if w.st.Stage.Terminal() && !now.Before(w.st.ReopenUntil) {
@@ -241,7 +266,11 @@ func (w *caseWorkflow) run(ctx workflow.Context) (CaseResult, error) {
 		}
 		next := w.nextTimedEvent(now)
 		w.dirty = false
-		if next.IsZero() {
+		if w.version >= localNotes {
+			if err := al.wait(ctx, now, next, func() bool { return w.dirty }); err != nil {
+				return CaseResult{}, err
+			}
+		} else if next.IsZero() {
 			if err := workflow.Await(ctx, func() bool { return w.dirty }); err != nil {
 				return CaseResult{}, err
 			}
@@ -268,7 +297,7 @@ func (w *caseWorkflow) run(ctx workflow.Context) (CaseResult, error) {
 // the basic facts (M10) and, where the category asks for it, gives it to the service's
 // least-loaded clerk.
 func (w *caseWorkflow) route(ctx workflow.Context) error {
-	w.routing = w.localDB
+	w.routing = w.version >= localDBSteps
 	err := w.routeToDirector(ctx)
 	w.routing = false
 	if err != nil || !w.in.AutoAssign {
@@ -417,27 +446,81 @@ func (w *caseWorkflow) change(ctx workflow.Context, key string, ch dimos.CaseCha
 // dbStep runs one short step against PostgreSQL (one transaction, idempotent) and
 // decodes its result into result, if not nil. Cases of versionLocalDB run it as a local
 // activity first: it costs no round trip through the server, and a lifecycle's dozen
-// such steps were most of its time. When the local tries run out (the database down
-// for minutes), the ordinary activity takes over and retries as long as it takes,
-// durably, as it did before; a refusal for good (a business error) or a cancellation
-// is final either way.
+// such steps were most of its time.
 func (w *caseWorkflow) dbStep(ctx workflow.Context, activity, arg, result any) error {
-	if w.localDB {
-		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localDBOptions), activity, arg).Get(ctx, result)
-		if err == nil || refused(err) || temporal.IsCanceledError(err) {
-			return err
-		}
-		workflow.GetLogger(ctx).Warn("database step still failing; retrying as an activity", "case", w.in.Number, "err", err)
+	if w.version >= localDBSteps {
+		return w.localFirst(ctx, localDBOptions, dbOptions, activity, arg, result)
 	}
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions), activity, arg).Get(ctx, result)
 }
 
+// localFirst runs an idempotent activity as a local activity with local, and when
+// that fails (the database down for minutes, the mail server down) as an ordinary
+// activity with remote, which the server retries as long as it takes, durably, and
+// whose attempts a worker's crash does not lose. A refusal for good (a business
+// error) or a cancellation is final either way.
+func (w *caseWorkflow) localFirst(ctx workflow.Context, local workflow.LocalActivityOptions, remote workflow.ActivityOptions, activity, arg, result any) error {
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, local), activity, arg).Get(ctx, result)
+	if err == nil || refused(err) || temporal.IsCanceledError(err) {
+		return err
+	}
+	workflow.GetLogger(ctx).Warn("local try failed; retrying as an activity", "case", w.in.Number, "err", err)
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, remote), activity, arg).Get(ctx, result)
+}
+
 // notify tells an event without waiting for it: a mail server that is down must not
 // hold up the case. The workflow waits for every notification before it ends.
+//
+// Cases of localNotes tell it as a local activity first: an ordinary activity costs
+// the server a write to schedule it, one to start it, one to complete it and a
+// workflow task to take in its result, and a lifecycle told half a dozen events. A
+// local try that the worker's crash cuts short runs again with the workflow task;
+// Notify's records of what it sent (per event, channel and recipient) make the second
+// run send only what is missing.
 func (w *caseWorkflow) notify(ctx workflow.Context, event string, to activities.Audience, key string, in activities.NotifyInput) {
 	in.CaseID, in.Number, in.Event, in.Key, in.To = w.in.CaseID, w.in.Number, event, key, to
-	ctx = workflow.WithActivityOptions(ctx, notifyOptions)
-	w.notes = append(w.notes, workflow.ExecuteActivity(ctx, a.Notify, in))
+	if w.version < localNotes {
+		ctx = workflow.WithActivityOptions(ctx, notifyOptions)
+		w.notes = append(w.notes, workflow.ExecuteActivity(ctx, a.Notify, in))
+		return
+	}
+	// In a coroutine of its own, so that the events told by one workflow task are
+	// sent side by side, and the fallback's wait holds up nothing else.
+	f, done := workflow.NewFuture(ctx)
+	w.notes = append(w.notes, f)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		done.Set(nil, w.localFirst(ctx, localNotifyOptions, notifyOptions, a.Notify, in, nil))
+	})
+}
+
+// alarm is the one timer of the clocks' loop in cases of localNotes. A timer is
+// started only when none is pending for the next timed event or earlier: most moves
+// of a case put the next event later (an assignment meets the assignment clock, a
+// completion leaves only the reopen window), and then the timer already pending wakes
+// the workflow early, once, for nothing, which is what every superseded timer did
+// before (AwaitWithTimeout leaves its timer running when the condition comes first).
+// So a lifecycle starts one timer, not one per transition.
+type alarm struct {
+	timer  workflow.Future
+	at     time.Time
+	cancel workflow.CancelFunc
+}
+
+// wait blocks until next or until woken says so.
+func (al *alarm) wait(ctx workflow.Context, now, next time.Time, woken func() bool) error {
+	if !next.IsZero() && (al.timer == nil || next.Before(al.at)) {
+		if al.cancel != nil {
+			al.cancel() // it would wake the workflow later for nothing
+		}
+		var tctx workflow.Context
+		tctx, al.cancel = workflow.WithCancel(ctx)
+		al.timer, al.at = workflow.NewTimer(tctx, next.Sub(now)), next
+	}
+	err := workflow.Await(ctx, func() bool { return woken() || al.timer != nil && al.timer.IsReady() })
+	if al.timer != nil && al.timer.IsReady() {
+		al.timer, al.cancel = nil, nil
+	}
+	return err
 }
 
 // nextKey returns a key unique within the workflow for an event without a natural one.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -452,11 +453,12 @@ func (s *CaseWorkflowSuite) Test_RoutingRetriesWhileDatabaseIsDown() {
 		{"ActivitiesOnly", workflow.DefaultVersion, 7 * time.Second},
 		// The local try fails at once; the activity that takes over backs off 1 s, 2 s.
 		{"LocalFirst", 1, 3 * time.Second},
+		{"LocalNotes", 2, 3 * time.Second},
 	} {
 		s.Run(tc.name, func() {
 			s.env = s.NewTestWorkflowEnvironment()
 			s.env.SetStartTime(submitted)
-			s.env.OnGetVersion("local-db-steps", workflow.DefaultVersion, 1).Return(tc.version)
+			s.env.OnGetVersion("local-db-steps", workflow.DefaultVersion, 2).Return(tc.version)
 			var a *activities.Activities
 			s.env.RegisterActivity(a)
 			s.env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(nil)
@@ -498,4 +500,71 @@ func (s *CaseWorkflowSuite) Test_PortalCaseFetchesNoRecording() {
 	s.update(time.Hour, workflows.UpdateComplete, workflows.CompleteRequest{By: director, Answer: "Έγινε."})
 	s.env.ExecuteWorkflow(workflows.CaseWorkflow, input)
 	s.Require().NoError(s.env.GetWorkflowError())
+}
+
+// Test_NotificationFallsBackToActivity: the mail server is down when the case is
+// completed. The notification's local try fails at once, so the answer is not held up;
+// the ordinary activity takes over and keeps trying until the server is back, and the
+// workflow ends only once it went out. The other notifications went out on their
+// local try, with no activity at all.
+func (s *CaseWorkflowSuite) Test_NotificationFallsBackToActivity() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartTime(submitted)
+	var a *activities.Activities
+	s.env.RegisterActivity(a)
+	s.env.OnActivity(a.RouteCase, mock.Anything, mock.Anything).Return(route, nil)
+	s.env.OnActivity(a.RecordTransition, mock.Anything, mock.Anything).Return(nil)
+	// Back a minute after the completion: the activity's retries (5 s, 10 s, 20 s…)
+	// reach it within the test environment's ten attempts.
+	mailBack := submitted.Add(time.Hour + time.Minute)
+	type try struct {
+		event string
+		local bool
+		at    time.Time
+		ok    bool
+	}
+	var tries []try
+	s.env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.NotifyInput) error {
+		t := try{in.Event, activity.GetInfo(ctx).IsLocalActivity, s.env.Now(), true}
+		if in.Event == notify.EventCaseCompleted && t.at.Before(mailBack) {
+			t.ok = false
+		}
+		tries = append(tries, t)
+		if !t.ok {
+			return errors.New("dial tcp 127.0.0.1:25: connection refused")
+		}
+		return nil
+	})
+	var answeredAt time.Time
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(workflows.UpdateComplete, "", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { s.Fail("refused", err) },
+			OnAccept:   func() {},
+			OnComplete: func(_ any, err error) { s.NoError(err); answeredAt = s.env.Now() },
+		}, workflows.CompleteRequest{By: director, Answer: "Έγινε."})
+	}, time.Hour)
+	in := input
+	in.ReopenDays = 1
+	s.env.ExecuteWorkflow(workflows.CaseWorkflow, in)
+	s.Require().NoError(s.env.GetWorkflowError())
+
+	s.True(answeredAt.Equal(submitted.Add(time.Hour)), "the answer waited for the mail: %v", answeredAt)
+	var completed []try
+	for _, t := range tries {
+		if t.event == notify.EventCaseCompleted {
+			completed = append(completed, t)
+		} else {
+			s.True(t.local && t.ok, "%s told by its local try", t.event)
+		}
+	}
+	s.Require().GreaterOrEqual(len(completed), 3, "a local try, then the activity's retries")
+	s.True(completed[0].local, "the local try first")
+	for i, t := range completed[1:] {
+		s.False(t.local, "try %d: retried as an activity", i+1)
+		s.Equal(i == len(completed)-2, t.ok, "try %d: only the last went out", i+1)
+	}
+	s.False(completed[len(completed)-1].at.Before(mailBack), "sent once the server was back")
+	var res workflows.CaseResult
+	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	s.Equal(dimos.StageCompleted, res.Stage)
 }

@@ -39,6 +39,10 @@ func (d Dispatcher) Start(ctx context.Context, c *dimos.Case) error {
 		TaskQueue:                TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// When a worker of this process shares the client (dimos dev, make run), the
+		// server hands the case's first workflow task back with the start, to that
+		// worker, rather than through the task queue. Elsewhere nothing changes.
+		EnableEagerStart: true,
 	}, CaseWorkflow, InputFor(c, cat, d.ReopenDays))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"dimos"
@@ -335,7 +336,30 @@ func TestCaseEndToEnd(t *testing.T) {
 		t.Errorf("routed stage held by %d, want the director %d", timings[1].EmployeeID, director1.ID)
 	}
 
-	recordHistory(t, s.tc, workflows.WorkflowID(number), "complaint_completed_local_db")
+	recordHistory(t, s.tc, workflows.WorkflowID(number), "complaint_completed_local_notify")
+	t.Run("FewServerWrites", func(t *testing.T) {
+		// Every step of this path runs inside the workflow's tasks (local activities),
+		// and the clocks take one timer: no activity task, each of which costs the
+		// server three writes and a workflow task more, and no timer per transition.
+		events := map[enumspb.EventType]int{}
+		iter := s.tc.GetWorkflowHistory(ctx, workflows.WorkflowID(number), "", false, 0)
+		for iter.HasNext() {
+			e, err := iter.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			events[e.GetEventType()]++
+		}
+		if n := events[enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]; n != 0 {
+			t.Errorf("%d activity tasks, want none", n)
+		}
+		if n := events[enumspb.EVENT_TYPE_TIMER_STARTED]; n != 1 {
+			t.Errorf("%d timers started, want 1", n)
+		}
+		if n := events[enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]; n != 1 {
+			t.Errorf("%d search attribute upserts, want 1 (the version marker's)", n)
+		}
+	})
 	// The workflow stays for the reopen window, in which the citizen may rate or reopen.
 	state, err := workflows.Dispatcher{Client: s.tc}.State(ctx, number)
 	if err != nil {
