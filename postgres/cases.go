@@ -56,7 +56,7 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 		c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
 		c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash, c.CitizenID,
 		lat, lon, c.Address, c.Purpose, c.Delivery, clock.deadline(),
-		k.Day, k.Measure, k.ServiceID, k.EmployeeID).Scan(&c.ID, &c.Number)
+		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.weekly().Day).Scan(&c.ID, &c.Number)
 	return translate(err, "error.not_found")
 }
 
@@ -85,6 +85,16 @@ const submitCaseSQL = `WITH seq AS (
 	), counted AS (
 		INSERT INTO report_rollups AS r (day, measure, service_id, employee_id, category_code, channel, kind, n)
 		SELECT $25, $26, $27, $28, $3, $4, $2, 1 FROM c
+		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET n = r.n + 1
+		RETURNING 1
+	), counted_weekly AS (
+		-- FROM counted, not FROM c: the sub-statements of a WITH run in no set order,
+		-- but this one has no row to insert before counted has written (and locked)
+		-- the daily row. Daily before weekly is the order every rollup writer keeps
+		-- (rollupWrites); taken the other way round, submissions and transitions
+		-- deadlocked under load.
+		INSERT INTO report_rollups_weekly AS r (day, measure, service_id, employee_id, category_code, channel, kind, n)
+		SELECT $29, $26, $27, $28, $3, '', '', 1 FROM counted
 		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET n = r.n + 1
 	)
 	SELECT id, number FROM c`

@@ -91,7 +91,7 @@ func (db *DB) ExplainReport(ctx context.Context, f reports.Filter) (string, erro
 		sql  string
 		args []any
 	}{
-		{"rollups", rollupsSQL, rollupsArgs(f)},
+		{"rollups, whole weeks", fmt.Sprintf(rollupsSQL, "report_rollups_weekly"), rollupsWeeksArgs(f)},
 		{"open cases", openSQL, open},
 		{"ping-pongs", pingPongsSQL, pingPongsArgs(f)},
 	} {

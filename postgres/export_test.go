@@ -1,10 +1,18 @@
 package postgres
 
 import (
+	"context"
 	"time"
 
 	"dimos"
+	"dimos/reports"
 )
+
+// ReportFromDays is Report reading every day of the period from report_rollups, never
+// the weekly rollups: what the weekly path must agree with.
+func (db *DB) ReportFromDays(ctx context.Context, f reports.Filter) (*reports.Report, error) {
+	return db.report(ctx, f, false)
+}
 
 // InboxStatements returns the SQL and arguments of an inbox page and of its counts, so
 // that the plans benchmark can EXPLAIN exactly what InboxPage and InboxCounts run.

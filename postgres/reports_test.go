@@ -438,6 +438,9 @@ func rollupSnapshot(t *testing.T, db *postgres.DB) string {
 	err := db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(r::text, E'\n' ORDER BY r::text), '') FROM (
 		SELECT day, measure, service_id, employee_id, category_code, channel, kind, n, within_target, within_statutory,
 			round(max_days::numeric, 9), round(max_hours::numeric, 9), days_hist, hours_hist FROM report_rollups
+		UNION ALL SELECT day, 'weekly ' || measure, service_id, employee_id, category_code, channel, kind, n, within_target,
+			within_statutory, round(max_days::numeric, 9), round(max_hours::numeric, 9), days_hist, hours_hist
+		FROM report_rollups_weekly
 		UNION ALL SELECT NULL, dimension, case_id, returns, holders::text, '', '', 0, 0, 0, 0, 0, '{}', '{}' FROM case_holders) r`).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
@@ -534,7 +537,81 @@ func TestRollupsAgreeWithFullRecomputation(t *testing.T) {
 		if len(got.PingPongs) == 0 {
 			t.Errorf("the generated dataset has no ping-pong")
 		}
+
+		// Migration 0018 on a database with rollups fills the weekly ones from the
+		// daily ones: the same rows a rebuild makes.
+		if _, err := fx.db.Pool.Exec(ctx, `DROP TABLE report_rollups_weekly;
+				DELETE FROM schema_migrations WHERE version = 18`); err != nil {
+			t.Fatal(err)
+		}
+		if err := fx.db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if after := rollupSnapshot(t, fx.db); after != before {
+			t.Fatalf("incremental and migrated weekly rollups differ:\n%s", firstDiff(before, after))
+		}
+		testWeeklyAgreesWithDays(t, fx, start)
 	})
+}
+
+// testWeeklyAgreesWithDays: a report reading whole weeks from report_rollups_weekly
+// and the ends from report_rollups is the report that reads every day, for periods
+// aligned to weeks or not, open-ended, shorter than a week, and for every filter.
+func testWeeklyAgreesWithDays(t *testing.T, fx *fixture, start time.Time) {
+	ctx := context.Background()
+	loc, _ := time.LoadLocation("Europe/Athens")
+	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, loc) }
+	periods := []struct{ from, to time.Time }{
+		{start, fx.now},                            // Monday to Monday
+		{day(3, 4), day(5, 21)},                    // Wednesday to Thursday
+		{day(3, 4).Add(13 * time.Hour), day(3, 8)}, // within a week
+		{day(3, 9), day(3, 16)},                    // one week exactly
+		{day(3, 10), day(3, 17)},                   // a week across two
+		{time.Time{}, day(5, 20)},                  // open start
+		{day(3, 11), time.Time{}},                  // open end
+		{time.Time{}, time.Time{}},                 // everything
+	}
+	filters := []reports.Filter{{}, {ServiceID: fx.tech}, {Category: "bins"}, {EmployeeID: fx.maria},
+		{Channel: dimos.ChannelPortal}, {Kind: dimos.KindComplaint}, {ServiceID: fx.clean, Channel: dimos.ChannelIVR}}
+	show := func(r *reports.Report) string {
+		return fmt.Sprintf("%+v\n%+v\n%+v", r.Tables, r.Bottlenecks, r.Trend)
+	}
+	for _, p := range periods {
+		for _, f := range filters {
+			f.From, f.To = p.from, p.to
+			weekly, err := fx.db.Report(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			daily, err := fx.db.ReportFromDays(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w, d := show(weekly), show(daily); w != d {
+				t.Errorf("%v–%v %+v: weekly and daily reports differ:\n%s", p.from, p.to, f, firstDiff(d, w))
+			}
+		}
+	}
+	// The whole weeks are read from the weekly table: with the daily rows of those
+	// weeks gone, the report is unchanged and the daily-only one is not.
+	f := reports.Filter{From: day(3, 4), To: day(5, 21)}
+	want, err := fx.db.Report(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.db.Pool.Exec(ctx, `DELETE FROM report_rollups WHERE day >= '2026-03-09' AND day < '2026-05-18'`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fx.db.Report(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if show(got) != show(want) {
+		t.Errorf("the weekly path reads the daily rollups of whole weeks")
+	}
+	if daily, err := fx.db.ReportFromDays(ctx, f); err != nil || show(daily) == show(want) {
+		t.Errorf("the daily path ignores the daily rollups (%v)", err)
+	}
 }
 
 func firstDiff(a, b string) string {
