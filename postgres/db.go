@@ -183,6 +183,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 					return fmt.Errorf("weekly rollups: %w", err)
 				}
 			}
+			if m.version == openCountsMigration {
+				if err := rebuildOpenCounts(ctx, tx, ""); err != nil {
+					return fmt.Errorf("report open counts: %w", err)
+				}
+			}
 			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name)
 			return err
 		})

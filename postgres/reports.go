@@ -20,9 +20,10 @@ import (
 
 var _ reports.Source = (*DB)(nil)
 
-// Report computes a delay report from the rollups: it reads one row per day and group
-// of the period, never the cases, except the cases open now (backlog, overdue) and the
-// ones that bounced between holders.
+// Report computes a delay report from the rollups: it reads one row per week (or day,
+// at the ends of the period) and group, and the counts of open cases by day and group,
+// never the cases, except those that become overdue today and the ones that bounced
+// between holders.
 //
 // What each figure counts, for the cases of the filter:
 //   - Received: cases submitted in the period, under the service and clerk holding
@@ -509,112 +510,72 @@ func (h histogram) addTo(dense []int) []int {
 	return dense
 }
 
-// readOpen counts the open cases received in the period, and those overdue now, in
-// one aggregate over the open cases' index (cases_open_report_idx covers every column
-// it reads), so that it costs a scan of index entries, not a visit to each case and
-// its stage visits.
-//
-// A case is overdue now when past its due date, or when its clock (working time since
-// submission, less the time it stood still: clock_paused_us for the stops that ended,
-// and the wait going on since clock_paused_at) exceeds its category's statutory
-// limit. Working time is read off a cumulative calendar (reportClockDays): W(t) is the
-// working time from the calendar's first day to t, so WorkingDuration(a, b) is
-// W(b) − W(a), which SQL computes from the day's row and the Athens time of day.
+// readOpen counts the open cases received in the period, and those overdue now, from
+// report_open (migration 0019): the rows of the period's days and the filter's groups,
+// overdue those whose overdue day is before today; of the cases that become overdue
+// today, those past it now are read through cases_open_overdue_idx. Neither read
+// grows with the cases kept: the rows are bounded by days × holders × categories ×
+// channels × kinds × overdue days, the cases by one day's.
 func (db *DB) readOpen(ctx context.Context, f reports.Filter, now time.Time, acc *reportAcc) error {
-	args, err := db.openArgs(ctx, f, now)
-	if err != nil || args == nil {
-		return err
-	}
-	rows, err := db.Pool.Query(ctx, openSQL, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var service, employee int64
-		var category string
-		var backlog, overdue int
-		if err := rows.Scan(&service, &employee, &category, &backlog, &overdue); err != nil {
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{{openCountsSQL, openCountsArgs(f, now)}, {openTodaySQL, openTodayArgs(f, now)}} {
+		rows, err := db.Pool.Query(ctx, q.sql, q.args...)
+		if err != nil {
 			return err
 		}
-		c := acc.cell(holderCategory{service, employee, category})
-		c.backlog += backlog
-		c.overdue += overdue
-	}
-	return rows.Err()
-}
-
-// openCond picks the open cases of the filter ($1–$7).
-const openCond = `c.stage NOT IN ('completed', 'rejected')
-			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
-			AND ($3::bigint = 0 OR c.service_id = $3) AND ($4 = '' OR c.category_code = $4)
-			AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6) AND ($7::bigint = 0 OR c.assignee_id = $7)`
-
-// openFirstSQL finds when the earliest open case of the filter was submitted: the
-// calendar starts on that day.
-const openFirstSQL = `SELECT min(c.submitted_at) FROM cases c WHERE ` + openCond
-
-// wallClockUS is the Athens time of day of a timestamptz column, in µs.
-const wallClockUS = `(extract(epoch FROM (%s AT TIME ZONE 'Europe/Athens')::time) * 1000000)::bigint`
-
-// openSQL counts the open cases of the filter by holder and category, and those
-// overdue now ($8): the calendar's days ($9), working time before each ($10, µs) and
-// whether it is a working day ($11); W(now) ($12); the default statutory limit ($13).
-var openSQL = `WITH cal AS (SELECT * FROM unnest($9::date[], $10::bigint[], $11::bool[]) AS cal (day, before_us, open))
-		SELECT coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.category_code, count(*)::int,
-			(count(*) FILTER (WHERE c.due_date < $8
-				OR coalesce(p.before_us + CASE WHEN p.open THEN ` + fmt.Sprintf(wallClockUS, "c.clock_paused_at") + ` ELSE 0 END, $12)
-					- (s.before_us + CASE WHEN s.open THEN ` + fmt.Sprintf(wallClockUS, "c.submitted_at") + ` ELSE 0 END)
-					- c.clock_paused_us
-					> CASE WHEN g.statutory_days > 0 THEN g.statutory_days ELSE $13 END * 86400000000))::int
-		FROM cases c
-		JOIN categories g ON g.code = c.category_code
-		JOIN cal s ON s.day = (c.submitted_at AT TIME ZONE 'Europe/Athens')::date
-		LEFT JOIN cal p ON c.stage = 'waiting_citizen' AND p.day = (c.clock_paused_at AT TIME ZONE 'Europe/Athens')::date
-		WHERE ` + openCond + `
-		GROUP BY 1, 2, 3`
-
-// openArgs are the arguments of openSQL, nil when the filter holds no open case.
-func (db *DB) openArgs(ctx context.Context, f reports.Filter, now time.Time) ([]any, error) {
-	from, to := instantBounds(f)
-	args := []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID}
-	var first *time.Time
-	if err := db.Pool.QueryRow(ctx, openFirstSQL, args...).Scan(&first); err != nil || first == nil {
-		return nil, err
-	}
-	days, before, open := reportClockDays(*first, now)
-	return append(args, now, days, before, open, reportClockAt(days, before, open, now), float64(dimos.StatutoryDays)), nil
-}
-
-// reportClockDays is the cumulative working-time calendar from the Athens day of first
-// to the day of last: each day, the working time (µs) from the first day's midnight
-// to the day's midnight, and whether it is a working day (worth 24h of wall clock).
-func reportClockDays(first, last time.Time) (days []time.Time, before []int64, open []bool) {
-	var sum int64
-	for d := civilDay(first); !d.After(civilDay(last)); d = d.AddDate(0, 0, 1) {
-		work := reportCalendar.IsWorkingDay(time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, athens))
-		days, before, open = append(days, d), append(before, sum), append(open, work)
-		if work {
-			sum += (24 * time.Hour).Microseconds()
+		for rows.Next() {
+			var service, employee int64
+			var category string
+			var backlog, overdue int
+			if err := rows.Scan(&service, &employee, &category, &backlog, &overdue); err != nil {
+				rows.Close()
+				return err
+			}
+			c := acc.cell(holderCategory{service, employee, category})
+			c.backlog += backlog
+			c.overdue += overdue
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
 		}
 	}
-	return days, before, open
+	return nil
 }
 
-// reportClockAt is W(t) on the calendar of reportClockDays, t within it.
-func reportClockAt(days []time.Time, before []int64, open []bool, t time.Time) int64 {
-	i := sort.Search(len(days), func(i int) bool { return days[i].After(civilDay(t)) }) - 1
-	if i < 0 {
-		return 0
-	}
-	w := before[i]
-	if open[i] {
-		local := t.In(athens)
-		h, m, sec := local.Clock()
-		w += (time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second +
-			time.Duration(local.Nanosecond())).Microseconds()
-	}
-	return w
+// openCountsSQL counts the open cases of a filter's days and groups ($1–$7), and those
+// overdue before today ($8).
+const openCountsSQL = `SELECT service_id, employee_id, category_code, sum(n)::int,
+			coalesce(sum(n) FILTER (WHERE overdue_day < $8), 0)::int
+		FROM report_open
+		WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
+			AND ($3::bigint = 0 OR service_id = $3) AND ($4 = '' OR category_code = $4)
+			AND ($5 = '' OR channel = $5) AND ($6 = '' OR kind = $6) AND ($7::bigint = 0 OR employee_id = $7)
+		GROUP BY 1, 2, 3`
+
+func openCountsArgs(f reports.Filter, now time.Time) []any {
+	from, to := dayBounds(f)
+	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, civilDay(now)}
+}
+
+// openTodaySQL counts the open cases of a filter ($1–$7) that became overdue today
+// before now: from today's Athens midnight ($8) to now ($9). They are counted open
+// already by openCountsSQL.
+const openTodaySQL = `SELECT coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.category_code, 0, count(*)::int
+		FROM cases c
+		WHERE c.stage NOT IN ('completed', 'rejected') AND c.report_overdue_at >= $8 AND c.report_overdue_at < $9
+			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
+			AND ($3::bigint = 0 OR c.service_id = $3) AND ($4 = '' OR c.category_code = $4)
+			AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6) AND ($7::bigint = 0 OR c.assignee_id = $7)
+		GROUP BY 1, 2, 3`
+
+func openTodayArgs(f reports.Filter, now time.Time) []any {
+	from, to := instantBounds(f)
+	today := civilDay(now)
+	midnight := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, athens)
+	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, midnight, now}
 }
 
 // overdueNow reports whether an open case is past its due date, or past the

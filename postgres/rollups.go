@@ -214,16 +214,6 @@ func b2i(b bool) int {
 	return 0
 }
 
-// loadCaseFacts reads the attributes of a case that its facts carry.
-func loadCaseFacts(ctx context.Context, tx pgx.Tx, caseID int64) (caseFacts, error) {
-	c := caseFacts{ID: caseID}
-	err := tx.QueryRow(ctx, `SELECT c.category_code, c.channel, c.kind, c.submitted_at,
-			g.target_completion_days::float8, g.statutory_days::float8
-		FROM cases c JOIN categories g ON g.code = c.category_code WHERE c.id = $1`, caseID).
-		Scan(&c.Category, &c.Channel, &c.Kind, &c.SubmittedAt, &c.TargetDays, &c.StatutoryDays)
-	return c, err
-}
-
 // holderState is who holds a case: its service and assignee (0 for none).
 type holderState struct{ service, employee int64 }
 
@@ -231,12 +221,9 @@ type holderState struct{ service, employee int64 }
 // writing in tx: the visit that closed (closedStage from entered to at), the case
 // changing hands from before to after, and a completion when the new stage is
 // terminal.
-func rollTransition(ctx context.Context, tx pgx.Tx, caseID int64, closedStage dimos.Stage, entered, at time.Time,
+func rollTransition(ctx context.Context, tx pgx.Tx, c caseFacts, closedStage dimos.Stage, entered, at time.Time,
 	before, after holderState, newStage dimos.Stage) error {
-	c, err := loadCaseFacts(ctx, tx, caseID)
-	if err != nil {
-		return fmt.Errorf("rollups: %w", err)
-	}
+	caseID := c.ID
 	var writes []rollupWrite
 	if closedStage != "" && !closedStage.Terminal() { // "": no visit was open
 		v := visit(entered, at)
@@ -481,8 +468,17 @@ func (db *DB) RebuildRollups(ctx context.Context) error {
 		if err := loadRollups(ctx, tx, "report_rollups_weekly", weeklyAggs(aggs)); err != nil {
 			return err
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"case_holders"}, []string{"case_id", "dimension", "holders", "returns"},
-			pgx.CopyFromRows(bounced))
+		if _, err = tx.CopyFrom(ctx, pgx.Identifier{"case_holders"}, []string{"case_id", "dimension", "holders", "returns"},
+			pgx.CopyFromRows(bounced)); err != nil {
+			return err
+		}
+		if err := rebuildOpenCounts(ctx, tx, ""); err != nil {
+			return err
+		}
+		// Statistics of what was loaded: without them the planner took the few bounced
+		// cases of case_holders for half a million and read them in parallel, 80 ms of
+		// JIT and worker start-up for no row, until autovacuum got to the table.
+		_, err = tx.Exec(ctx, `ANALYZE report_rollups, report_rollups_weekly, case_holders, report_open`)
 		return err
 	})
 }
