@@ -568,5 +568,9 @@ func fillWeeklyRollups(ctx context.Context, tx pgx.Tx) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	return loadRollups(ctx, tx, "report_rollups_weekly", weekly)
+	if err := loadRollups(ctx, tx, "report_rollups_weekly", weekly); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `ANALYZE report_rollups_weekly`)
+	return err
 }
