@@ -302,7 +302,7 @@ func (db *DB) UpdateCategory(ctx context.Context, c dimos.CategoryRecord) ([]str
 			return dimos.Errorf(dimos.ENOTFOUND, "field.category.unknown")
 		}
 		// The statutory limit decides when the delay report counts a case overdue.
-		if err := rebuildOpenCounts(ctx, tx, c.Code); err != nil {
+		if err := retargetOpenCounts(ctx, tx, c.Code); err != nil {
 			return fmt.Errorf("report open counts: %w", err)
 		}
 		rows, err := tx.Query(ctx, `SELECT number FROM cases WHERE category_code = $1

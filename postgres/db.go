@@ -184,7 +184,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 				}
 			}
 			if m.version == openCountsMigration {
-				if err := rebuildOpenCounts(ctx, tx, ""); err != nil {
+				if err := rebuildOpenCounts(ctx, tx); err != nil {
 					return fmt.Errorf("report open counts: %w", err)
 				}
 				if _, err := tx.Exec(ctx, `ANALYZE report_open`); err != nil {

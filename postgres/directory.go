@@ -127,7 +127,7 @@ func (db *DB) SetCategoryTargets(ctx context.Context, code string, t dimos.Targe
 			return fmt.Errorf("retarget deadlines: %w", err)
 		}
 		// The statutory limit decides when the delay report counts a case overdue.
-		if err := rebuildOpenCounts(ctx, tx, code); err != nil {
+		if err := retargetOpenCounts(ctx, tx, code); err != nil {
 			return fmt.Errorf("report open counts: %w", err)
 		}
 		rows, err := tx.Query(ctx, `SELECT number FROM cases WHERE category_code = $1

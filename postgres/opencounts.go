@@ -27,6 +27,10 @@ type openState struct {
 	due               *time.Time
 	pausedAt          *time.Time // clock_paused_at
 	pausedUS          int64      // clock_paused_us
+	// counted is the report_overdue_at the case is counted under now (read, not
+	// computed): a move takes it from exactly where it was counted, even if the
+	// category's limit changed since.
+	counted pgtype.Timestamptz
 }
 
 // openKey is a row of report_open.
@@ -61,12 +65,17 @@ func (c caseFacts) open(o openState) (k openKey, at pgtype.Timestamptz, ok bool)
 		return openKey{}, pgtype.Timestamptz{}, false
 	}
 	at = c.overdueAt(o)
-	day := pgtype.Date{Valid: true, InfinityModifier: at.InfinityModifier}
-	if at.InfinityModifier == pgtype.Finite {
+	return openKey{Day: civilDay(c.SubmittedAt), ServiceID: o.service, EmployeeID: o.employee, Category: c.Category,
+		Channel: c.Channel, Kind: c.Kind, OverdueDay: overdueDay(at)}, at, true
+}
+
+// overdueDay is the Athens date of an overdue instant, or its infinity.
+func overdueDay(at pgtype.Timestamptz) pgtype.Date {
+	day := pgtype.Date{Valid: at.Valid, InfinityModifier: at.InfinityModifier}
+	if at.Valid && at.InfinityModifier == pgtype.Finite {
 		day.Time = civilDay(at.Time)
 	}
-	return openKey{Day: civilDay(c.SubmittedAt), ServiceID: o.service, EmployeeID: o.employee, Category: c.Category,
-		Channel: c.Channel, Kind: c.Kind, OverdueDay: day}, at, true
+	return day
 }
 
 // overdueAt is the instant after which an open case is overdue (reports.Row's
@@ -126,7 +135,8 @@ func reportClockRunsOut(submitted time.Time, budget int64) time.Time {
 // openCaseSQL reads what a case's facts and its place in report_open depend on.
 const openCaseSQL = `SELECT c.category_code, c.channel, c.kind, c.submitted_at,
 		g.target_completion_days::float8, g.statutory_days::float8,
-		c.stage, coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.due_date, c.clock_paused_at, c.clock_paused_us
+		c.stage, coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.due_date, c.clock_paused_at, c.clock_paused_us,
+		c.report_overdue_at
 	FROM cases c JOIN categories g ON g.code = c.category_code`
 
 // loadOpenCase reads a case's facts and its state as report_open counts it.
@@ -140,7 +150,10 @@ func loadOpenCase(ctx context.Context, tx pgx.Tx, caseID int64) (caseFacts, open
 // counts in after, and keeps its report_overdue_at, inside tx. Its rows are taken in
 // key order, after every rollup row the transaction writes (rollupWrites).
 func moveOpen(ctx context.Context, tx pgx.Tx, c caseFacts, before, after openState) error {
-	kb, atb, openb := c.open(before)
+	kb, _, openb := c.open(before)
+	atb := before.counted
+	kb.OverdueDay = overdueDay(atb)
+	openb = openb && atb.Valid
 	ka, ata, opena := c.open(after)
 	if openb == opena && kb == ka && atb == ata {
 		return nil
@@ -187,50 +200,34 @@ func bumpOpen(ctx context.Context, tx pgx.Tx, k openKey, delta int) error {
 // time.
 const openRebuildBatch = 10000
 
-// rebuildOpenCounts recomputes report_open and the open cases' report_overdue_at
-// from the cases, inside tx: of one category (after its statutory limit changed), or
-// of all ("") after a bulk load, in RebuildRollups and in migration 0019. It locks the
-// cases it reads first, in id order, and writes report_open after: the order of every
-// other writer (a case, then its report rows).
-func rebuildOpenCounts(ctx context.Context, tx pgx.Tx, category string) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM report_open WHERE $1 = '' OR category_code = $1`, category); err != nil {
+// rebuildOpenCounts recomputes report_open and the open cases' report_overdue_at from
+// the cases, inside tx: after a bulk load (RebuildRollups) and in migration 0019, with
+// nothing else writing cases. It reads the open cases in batches, in id order.
+func rebuildOpenCounts(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM report_open`); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE cases SET report_overdue_at = NULL
-		WHERE report_overdue_at IS NOT NULL AND stage IN ('completed', 'rejected') AND ($1 = '' OR category_code = $1)`,
-		category); err != nil {
+		WHERE report_overdue_at IS NOT NULL AND stage IN ('completed', 'rejected')`); err != nil {
 		return err
 	}
 	counts := map[openKey]int{}
 	for last := int64(0); ; {
-		rows, err := tx.Query(ctx, `SELECT c.id, `+openCaseSQL[len("SELECT "):]+`
-			WHERE c.stage NOT IN ('completed', 'rejected') AND ($1 = '' OR c.category_code = $1) AND c.id > $2
-			ORDER BY c.id LIMIT $3 FOR UPDATE OF c`, category, last, openRebuildBatch)
-		if err != nil {
-			return err
-		}
 		var ids []int64
 		var ats []pgtype.Timestamptz
-		for rows.Next() {
-			var c caseFacts
-			var o openState
-			if err := rows.Scan(append([]any{&c.ID}, openCaseDest(&c, &o)...)...); err != nil {
-				rows.Close()
+		err := openCases(ctx, tx, `c.id > $1 ORDER BY c.id LIMIT $2`, []any{last, openRebuildBatch},
+			func(c caseFacts, o openState) {
+				k, at, _ := c.open(o)
+				counts[k]++
+				ids, ats = append(ids, c.ID), append(ats, at)
+			})
+		if err != nil || len(ids) == 0 {
+			if err != nil {
 				return err
 			}
-			k, at, _ := c.open(o)
-			counts[k]++
-			ids, ats = append(ids, c.ID), append(ats, at)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(ids) == 0 {
 			break
 		}
-		if _, err := tx.Exec(ctx, `UPDATE cases c SET report_overdue_at = u.at
-			FROM unnest($1::bigint[], $2::timestamptz[]) AS u (id, at) WHERE c.id = u.id`, ids, ats); err != nil {
+		if err := setOverdueAt(ctx, tx, ids, ats); err != nil {
 			return err
 		}
 		last = ids[len(ids)-1]
@@ -250,10 +247,81 @@ func rebuildOpenCounts(ctx context.Context, tx pgx.Tx, category string) error {
 	return err
 }
 
+// retargetOpenCounts moves the open cases of a category between the overdue days of
+// report_open after its statutory limit changed, inside tx, as transitions move one
+// case: it locks the category's open cases (in id order), then writes the rows of
+// report_open their counts leave and join, in key order. Rebuilding the category's
+// rows instead would wipe the counts of cases submitted meanwhile. (A submission that
+// read the old limit just before counts its case by it until the case's next move, as
+// its clock_deadline_at does; the counts stay exact, since moves start from where a
+// case was counted.)
+func retargetOpenCounts(ctx context.Context, tx pgx.Tx, category string) error {
+	deltas := map[openKey]int{}
+	var ids []int64
+	var ats []pgtype.Timestamptz
+	err := openCases(ctx, tx, `c.category_code = $1 ORDER BY c.id FOR UPDATE OF c`, []any{category},
+		func(c caseFacts, o openState) {
+			k, at, _ := c.open(o)
+			if at == o.counted {
+				return
+			}
+			old := k
+			old.OverdueDay = overdueDay(o.counted)
+			deltas[old]--
+			deltas[k]++
+			ids, ats = append(ids, c.ID), append(ats, at)
+		})
+	if err != nil {
+		return err
+	}
+	keys := make([]openKey, 0, len(deltas))
+	for k, d := range deltas {
+		if d != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, openKey.compare)
+	for _, k := range keys {
+		if err := bumpOpen(ctx, tx, k, deltas[k]); err != nil {
+			return err
+		}
+	}
+	return setOverdueAt(ctx, tx, ids, ats)
+}
+
+// openCases calls yield with each open case that cond (and its args, from $1) picks.
+func openCases(ctx context.Context, tx pgx.Tx, cond string, args []any, yield func(caseFacts, openState)) error {
+	rows, err := tx.Query(ctx, `SELECT c.id, `+openCaseSQL[len("SELECT "):]+`
+		WHERE c.stage NOT IN ('completed', 'rejected') AND `+cond, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c caseFacts
+		var o openState
+		if err := rows.Scan(append([]any{&c.ID}, openCaseDest(&c, &o)...)...); err != nil {
+			return err
+		}
+		yield(c, o)
+	}
+	return rows.Err()
+}
+
+// setOverdueAt writes the report_overdue_at of cases.
+func setOverdueAt(ctx context.Context, tx pgx.Tx, ids []int64, ats []pgtype.Timestamptz) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE cases c SET report_overdue_at = u.at
+		FROM unnest($1::bigint[], $2::timestamptz[]) AS u (id, at) WHERE c.id = u.id`, ids, ats)
+	return err
+}
+
 // openCaseDest are the scan destinations of openCaseSQL's columns.
 func openCaseDest(c *caseFacts, o *openState) []any {
 	return []any{&c.Category, &c.Channel, &c.Kind, &c.SubmittedAt, &c.TargetDays, &c.StatutoryDays,
-		&o.stage, &o.service, &o.employee, &o.due, &o.pausedAt, &o.pausedUS}
+		&o.stage, &o.service, &o.employee, &o.due, &o.pausedAt, &o.pausedUS, &o.counted}
 }
 
 // openCountsMigration is the migration that creates report_open.

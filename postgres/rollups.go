@@ -472,7 +472,7 @@ func (db *DB) RebuildRollups(ctx context.Context) error {
 			pgx.CopyFromRows(bounced)); err != nil {
 			return err
 		}
-		if err := rebuildOpenCounts(ctx, tx, ""); err != nil {
+		if err := rebuildOpenCounts(ctx, tx); err != nil {
 			return err
 		}
 		// Statistics of what was loaded: without them the planner took the few bounced

@@ -21,6 +21,15 @@ import (
 // here (SQLSTATE 40P01), as BenchmarkIntake's submissions and transitions did; in one
 // global order they only wait. The rollups must still be what a rebuild makes.
 func TestRollupWritersDoNotDeadlock(t *testing.T) {
+	t.Run("SubmissionsAndTransitions", func(t *testing.T) { testRollupWriters(t, false) })
+	// With the category's statutory limit changed back and forth meanwhile, which
+	// moves its open cases between overdue days (retargetOpenCounts). A rebuild would
+	// judge the closed cases by the last limit, not the one they closed under: only
+	// the open counts are compared.
+	t.Run("AndNewLimits", func(t *testing.T) { testRollupWriters(t, true) })
+}
+
+func testRollupWriters(t *testing.T, retarget bool) {
 	ctx := context.Background()
 	fx := newFixture(t)
 	day := athensAt(24, 9, 0)
@@ -34,7 +43,18 @@ func TestRollupWritersDoNotDeadlock(t *testing.T) {
 
 	const clients, casesEach = 16, 12
 	var wg sync.WaitGroup
-	errs := make(chan error, clients)
+	errs := make(chan error, clients+1)
+	if retarget {
+		wg.Go(func() {
+			for i := range 10 {
+				if _, err := fx.db.SetCategoryTargets(ctx, "bins", dimos.Targets{CompletionDays: 1, StatutoryDays: float64(3 + i%2)}); err != nil {
+					errs <- fmt.Errorf("new limit: %w", err)
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
 	for g := range clients {
 		wg.Go(func() {
 			holders := [][2]int64{{fx.tech, fx.dimitra}, {fx.clean, fx.nikos}}
@@ -78,11 +98,15 @@ func TestRollupWritersDoNotDeadlock(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	incremental := rollupSnapshot(t, fx.db)
+	snapshot := rollupSnapshot
+	if retarget {
+		snapshot = openSnapshot
+	}
+	incremental := snapshot(t, fx.db)
 	if err := fx.db.RebuildRollups(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if rebuilt := rollupSnapshot(t, fx.db); rebuilt != incremental {
+	if rebuilt := snapshot(t, fx.db); rebuilt != incremental {
 		t.Fatalf("concurrent incremental rollups and a rebuild differ:\n%s", firstDiff(incremental, rebuilt))
 	}
 }
