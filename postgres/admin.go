@@ -301,6 +301,10 @@ func (db *DB) UpdateCategory(ctx context.Context, c dimos.CategoryRecord) ([]str
 		if tag.RowsAffected() == 0 {
 			return dimos.Errorf(dimos.ENOTFOUND, "field.category.unknown")
 		}
+		// The statutory limit decides when the delay report counts a case overdue.
+		if err := retargetOpenCounts(ctx, tx, c.Code); err != nil {
+			return fmt.Errorf("report open counts: %w", err)
+		}
 		rows, err := tx.Query(ctx, `SELECT number FROM cases WHERE category_code = $1
 			AND stage NOT IN ('completed', 'rejected') AND workflow_started_at IS NOT NULL ORDER BY id`, c.Code)
 		if err != nil {

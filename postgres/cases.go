@@ -39,7 +39,7 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 	}
 	// Read before the statement, outside the locks it takes; the category row is
 	// only read, as it was inside the transaction.
-	limit, err := db.categoryClockLimit(ctx, c.CategoryCode)
+	limit, statutory, err := db.categoryClockLimit(ctx, c.CategoryCode)
 	if err != nil {
 		return fmt.Errorf("category clock: %w", err)
 	}
@@ -49,14 +49,17 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 		lat, lon = &c.Location.Lat, &c.Location.Lon
 	}
 	// The delay reports count it received, with nobody holding it yet.
-	f := caseFacts{Category: c.CategoryCode, Channel: string(c.Channel), Kind: string(c.Kind)}
+	f := caseFacts{Category: c.CategoryCode, Channel: string(c.Channel), Kind: string(c.Kind), SubmittedAt: c.SubmittedAt,
+		StatutoryDays: statutory}
 	k := f.key(c.SubmittedAt, measureReceived, 0, 0)
+	// And open, with nobody holding it and its clock running.
+	open, overdueAt, _ := f.open(openState{stage: c.Stage})
 	err = db.Pool.QueryRow(ctx, submitCaseSQL, c.SubmittedAt.In(athens).Year(),
 		c.Kind, c.CategoryCode, c.Channel, c.Subject, c.Text, c.DesiredAction,
 		c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
 		c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash, c.CitizenID,
 		lat, lon, c.Address, c.Purpose, c.Delivery, clock.deadline(),
-		k.Day, k.Measure, k.ServiceID, k.EmployeeID).Scan(&c.ID, &c.Number)
+		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.weekly().Day, overdueAt, open.OverdueDay).Scan(&c.ID, &c.Number)
 	return translate(err, "error.not_found")
 }
 
@@ -70,10 +73,10 @@ const submitCaseSQL = `WITH seq AS (
 		INSERT INTO cases (number, kind, category_code, channel, subject, body,
 			desired_action, anonymous, contact_first_name, contact_last_name, contact_email,
 			contact_phone, lang, stage, status, stage_seq, submitted_at, access_key_hash, citizen_id,
-			lat, lon, address, purpose, delivery, clock_deadline_at)
+			lat, lon, address, purpose, delivery, clock_deadline_at, report_overdue_at)
 		SELECT lpad($1::text, greatest(4, length($1::text)), '0') || '-' || lpad(seq.last::text, greatest(6, length(seq.last::text)), '0'),
 			$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17, nullif($18::bigint, 0),
-			$19, $20, $21, $22, $23, $24
+			$19, $20, $21, $22, $23, $24, $30
 		FROM seq
 		RETURNING id, number
 	), timing AS (
@@ -86,6 +89,22 @@ const submitCaseSQL = `WITH seq AS (
 		INSERT INTO report_rollups AS r (day, measure, service_id, employee_id, category_code, channel, kind, n)
 		SELECT $25, $26, $27, $28, $3, $4, $2, 1 FROM c
 		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET n = r.n + 1
+		RETURNING 1
+	), counted_weekly AS (
+		-- FROM counted, not FROM c: the sub-statements of a WITH run in no set order,
+		-- but this one has no row to insert before counted has written (and locked)
+		-- the daily row. Daily before weekly is the order every rollup writer keeps
+		-- (rollupWrites); taken the other way round, submissions and transitions
+		-- deadlocked under load.
+		INSERT INTO report_rollups_weekly AS r (day, measure, service_id, employee_id, category_code, channel, kind, n)
+		SELECT $29, $26, $27, $28, $3, '', '', 1 FROM counted
+		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET n = r.n + 1
+		RETURNING 1
+	), counted_open AS (
+		-- Open, after the rollups for the same reason (moveOpen).
+		INSERT INTO report_open AS r (day, service_id, employee_id, category_code, channel, kind, overdue_day, n)
+		SELECT $25, $27, $28, $3, $4, $2, $31, 1 FROM counted_weekly
+		ON CONFLICT (day, service_id, employee_id, category_code, channel, kind, overdue_day) DO UPDATE SET n = r.n + 1
 	)
 	SELECT id, number FROM c`
 
@@ -219,12 +238,14 @@ func (db *DB) StageTimings(ctx context.Context, caseID int64) ([]dimos.StageTimi
 func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 	at := t.At.UTC().Truncate(time.Microsecond)
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		var before, after holderState
+		var after holderState
+		var facts caseFacts
+		var was openState
 		current, clock, err := lockCaseClock(ctx, tx, t.CaseID)
 		if err == nil {
-			err = tx.QueryRow(ctx, `SELECT coalesce(service_id, 0), coalesce(assignee_id, 0) FROM cases WHERE id = $1`,
-				t.CaseID).Scan(&before.service, &before.employee)
+			facts, was, err = loadOpenCase(ctx, tx, t.CaseID)
 		}
+		before := holderState{was.service, was.employee}
 		if err != nil {
 			return translate(err, "error.case.not_found")
 		}
@@ -253,7 +274,8 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 		if err != nil {
 			return translate(err, "error.case.not_found")
 		}
-		if err := saveCaseClock(ctx, tx, t.CaseID, clock.enter(t.Stage, at)); err != nil {
+		clock = clock.enter(t.Stage, at)
+		if err := saveCaseClock(ctx, tx, t.CaseID, clock); err != nil {
 			return fmt.Errorf("case clock: %w", err)
 		}
 		err = tx.QueryRow(ctx, `INSERT INTO stage_timings (case_id, seq, stage, service_id, employee_id, entered_at)
@@ -264,7 +286,12 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 			return err
 		}
 		// The delay reports' rollups move in the same transaction as the visit.
-		if err := rollTransition(ctx, tx, t.CaseID, closedStage, entered, at, before, after, t.Stage); err != nil {
+		if err := rollTransition(ctx, tx, facts, closedStage, entered, at, before, after, t.Stage); err != nil {
+			return err
+		}
+		is := openState{stage: t.Stage, service: after.service, employee: after.employee, due: was.due,
+			pausedAt: clock.pausedAt, pausedUS: clock.paused.Microseconds()}
+		if err := moveOpen(ctx, tx, facts, was, is); err != nil {
 			return err
 		}
 		e := t.Event
@@ -299,7 +326,17 @@ func (db *DB) ApplyChange(ctx context.Context, ch dimos.CaseChange) error {
 			return err
 		}
 		if !ch.DueDate.IsZero() {
+			facts, was, err := loadOpenCase(ctx, tx, ch.CaseID)
+			if err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, `UPDATE cases SET due_date = $2 WHERE id = $1`, ch.CaseID, ch.DueDate); err != nil {
+				return err
+			}
+			// The due date moves the case in the delay report's overdue count.
+			is := was
+			is.due = &ch.DueDate
+			if err := moveOpen(ctx, tx, facts, was, is); err != nil {
 				return err
 			}
 		}

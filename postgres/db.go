@@ -178,6 +178,19 @@ func (db *DB) Migrate(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, string(sql)); err != nil {
 				return err
 			}
+			if m.version == weeklyRollupsMigration {
+				if err := fillWeeklyRollups(ctx, tx); err != nil {
+					return fmt.Errorf("weekly rollups: %w", err)
+				}
+			}
+			if m.version == openCountsMigration {
+				if err := rebuildOpenCounts(ctx, tx); err != nil {
+					return fmt.Errorf("report open counts: %w", err)
+				}
+				if _, err := tx.Exec(ctx, `ANALYZE report_open`); err != nil {
+					return err
+				}
+			}
 			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name)
 			return err
 		})

@@ -102,16 +102,17 @@ func deadlineParam(t time.Time) pgtype.Timestamptz {
 	return pgtype.Timestamptz{Valid: true, Time: t}
 }
 
-// categoryClockLimit reads a category's completion clock in working days.
-func (db *DB) categoryClockLimit(ctx context.Context, code string) (float64, error) {
-	var completion, statutory float64
-	err := db.Pool.QueryRow(ctx, `SELECT target_completion_days::float8, statutory_days::float8
+// categoryClockLimit reads a category's completion clock in working days, and its
+// statutory limit as the category row holds it (0: dimos.StatutoryDays).
+func (db *DB) categoryClockLimit(ctx context.Context, code string) (limit, statutory float64, err error) {
+	var completion float64
+	err = db.Pool.QueryRow(ctx, `SELECT target_completion_days::float8, statutory_days::float8
 		FROM categories WHERE code = $1`, code).Scan(&completion, &statutory)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The insert that follows fails on the unknown category with its own error.
-		return dimos.StatutoryDays, nil
+		return dimos.StatutoryDays, 0, nil
 	}
-	return clockLimit(completion, statutory), err
+	return clockLimit(completion, statutory), statutory, err
 }
 
 // lockCaseClock locks a case and reads its stage sequence and its clock.

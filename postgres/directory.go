@@ -126,6 +126,10 @@ func (db *DB) SetCategoryTargets(ctx context.Context, code string, t dimos.Targe
 		if err := retargetDeadlines(ctx, tx, code, clockLimit(t.CompletionDays, t.Statutory())); err != nil {
 			return fmt.Errorf("retarget deadlines: %w", err)
 		}
+		// The statutory limit decides when the delay report counts a case overdue.
+		if err := retargetOpenCounts(ctx, tx, code); err != nil {
+			return fmt.Errorf("report open counts: %w", err)
+		}
 		rows, err := tx.Query(ctx, `SELECT number FROM cases WHERE category_code = $1
 			AND stage NOT IN ('completed', 'rejected') AND workflow_started_at IS NOT NULL ORDER BY id`, code)
 		if err != nil {

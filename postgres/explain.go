@@ -81,18 +81,15 @@ func (db *DB) ExplainInboxCounts(ctx context.Context, q dimos.InboxQuery) (strin
 // ExplainReport is Explain of each query Report runs for f: the rollups, the open
 // cases and the ping-pongs, one plan after the other.
 func (db *DB) ExplainReport(ctx context.Context, f reports.Filter) (string, error) {
-	open, err := db.openArgs(ctx, f, db.Now())
-	if err != nil {
-		return "", err
-	}
 	var out []string
 	for _, q := range []struct {
 		name string
 		sql  string
 		args []any
 	}{
-		{"rollups", rollupsSQL, rollupsArgs(f)},
-		{"open cases", openSQL, open},
+		{"rollups, whole weeks", fmt.Sprintf(rollupsSQL, "report_rollups_weekly"), rollupsWeeksArgs(f)},
+		{"open cases", openCountsSQL, openCountsArgs(f, db.Now())},
+		{"open cases overdue today", openTodaySQL, openTodayArgs(f, db.Now())},
 		{"ping-pongs", pingPongsSQL, pingPongsArgs(f)},
 	} {
 		if q.args == nil {

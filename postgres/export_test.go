@@ -1,10 +1,18 @@
 package postgres
 
 import (
+	"context"
 	"time"
 
 	"dimos"
+	"dimos/reports"
 )
+
+// ReportFromDays is Report reading every day of the period from report_rollups, never
+// the weekly rollups: what the weekly path must agree with.
+func (db *DB) ReportFromDays(ctx context.Context, f reports.Filter) (*reports.Report, error) {
+	return db.report(ctx, f, false)
+}
 
 // InboxStatements returns the SQL and arguments of an inbox page and of its counts, so
 // that the plans benchmark can EXPLAIN exactly what InboxPage and InboxCounts run.
@@ -17,9 +25,8 @@ func (db *DB) InboxStatements(q dimos.InboxQuery) (page string, pageArgs []any, 
 	return st.sql, st.args, counts, countArgs, err
 }
 
-// ReportClock is W(t) of the delay report's cumulative working-time calendar from
-// first to last.
-func ReportClock(first, last time.Time) func(time.Time) int64 {
-	days, before, open := reportClockDays(first, last)
-	return func(t time.Time) int64 { return reportClockAt(days, before, open, t) }
+// ReportClockRunsOut is the instant after which the working time since submitted
+// exceeds budget on the delay report's clock.
+func ReportClockRunsOut(submitted time.Time, budget time.Duration) time.Time {
+	return reportClockRunsOut(submitted, budget.Microseconds())
 }

@@ -2,10 +2,13 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,9 +20,10 @@ import (
 
 var _ reports.Source = (*DB)(nil)
 
-// Report computes a delay report from the rollups: it reads one row per day and group
-// of the period, never the cases, except the cases open now (backlog, overdue) and the
-// ones that bounced between holders.
+// Report computes a delay report from the rollups: it reads one row per week (or day,
+// at the ends of the period) and group, and the counts of open cases by day and group,
+// never the cases, except those that become overdue today and the ones that bounced
+// between holders.
 //
 // What each figure counts, for the cases of the filter:
 //   - Received: cases submitted in the period, under the service and clerk holding
@@ -31,18 +35,52 @@ var _ reports.Source = (*DB)(nil)
 //   - Backlog, OverdueNow: cases submitted in the period and open now; overdue when
 //     past their due date or past the statutory limit on the municipality's clock.
 func (db *DB) Report(ctx context.Context, f reports.Filter) (*reports.Report, error) {
+	return db.report(ctx, f, true)
+}
+
+// report is Report, reading whole weeks from report_rollups_weekly when weeks is set
+// and the filter allows, or every day from report_rollups.
+func (db *DB) report(ctx context.Context, f reports.Filter, weeks bool) (*reports.Report, error) {
 	now := db.Now()
 	names, err := db.reportNames(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// The reads go to PostgreSQL at once, each on its own connection and into its
+	// own accumulator: at a million cases the rollups and the open cases are each a
+	// few hundred milliseconds of the server's time.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	reads := rollupReads(f, weeks)
+	parts := make([]*reportAcc, len(reads)+1)
+	errs := make([]error, len(reads)+2)
+	var pings []reports.PingPong
+	var wg sync.WaitGroup
+	failed := func(i int, err error) {
+		if errs[i] = err; err != nil {
+			cancel()
+		}
+	}
+	for i, rd := range reads {
+		parts[i] = newReportAcc()
+		wg.Go(func() { failed(i, db.readRollupTable(ctx, rd.table, rd.from, rd.to, f, parts[i])) })
+	}
+	parts[len(reads)] = newReportAcc()
+	wg.Go(func() { failed(len(reads), db.readOpen(ctx, f, now, parts[len(reads)])) })
+	wg.Go(func() {
+		var err error
+		pings, err = db.pingPongs(ctx, f, names)
+		failed(len(reads)+1, err)
+	})
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	acc := newReportAcc()
-	if err := db.readRollups(ctx, f, acc); err != nil {
-		return nil, err
+	for _, p := range parts {
+		acc.absorb(p)
 	}
-	if err := db.readOpen(ctx, f, now, acc); err != nil {
-		return nil, err
-	}
+	acc.fold()
 	r := &reports.Report{Filter: f, GeneratedAt: now}
 	for _, dim := range []reports.Dimension{reports.ByService, reports.ByEmployee, reports.ByCategory} {
 		t := reports.Table{Dimension: dim, Total: acc.total.row("", "", "")}
@@ -53,9 +91,7 @@ func (db *DB) Report(ctx context.Context, f reports.Filter) (*reports.Report, er
 		r.Tables = append(r.Tables, t)
 	}
 	r.Bottlenecks = acc.bottlenecks(names)
-	if r.PingPongs, err = db.pingPongs(ctx, f, names); err != nil {
-		return nil, err
-	}
+	r.PingPongs = pings
 	r.Trend = acc.trend(names)
 	return r, nil
 }
@@ -75,11 +111,12 @@ type groupID struct {
 	id  string
 }
 
-// spreadAcc sums rollup rows of one measure.
+// spreadAcc sums rollup rows of one measure. The histograms are dense, indexed by
+// bucket: adding a row's histogram is a walk over its elements, with no hashing.
 type spreadAcc struct {
 	n, target, statute int
 	maxDays, maxHours  float64
-	days, hours        map[int]int
+	days, hours        []int
 }
 
 func (a *spreadAcc) merge(b *rollupRow) {
@@ -87,41 +124,47 @@ func (a *spreadAcc) merge(b *rollupRow) {
 	a.target += b.target
 	a.statute += b.statute
 	a.maxDays, a.maxHours = max(a.maxDays, b.maxDays), max(a.maxHours, b.maxHours)
-	if a.days == nil {
-		a.days, a.hours = map[int]int{}, map[int]int{}
+	a.days = b.days.addTo(a.days)
+	a.hours = b.hours.addTo(a.hours)
+}
+
+// add adds another accumulator.
+func (a *spreadAcc) add(b *spreadAcc) {
+	a.n += b.n
+	a.target += b.target
+	a.statute += b.statute
+	a.maxDays, a.maxHours = max(a.maxDays, b.maxDays), max(a.maxHours, b.maxHours)
+	a.days, a.hours = addDense(a.days, b.days), addDense(a.hours, b.hours)
+}
+
+func addDense(a, b []int) []int {
+	if len(b) > len(a) {
+		a = append(a, make([]int, len(b)-len(a))...)
 	}
-	for i, v := range b.dh {
-		if v.Valid {
-			a.days[b.dlo+i] += int(v.Int32)
-		}
+	for i, v := range b {
+		a[i] += v
 	}
-	for i, v := range b.hh {
-		if v.Valid {
-			a.hours[b.hlo+i] += int(v.Int32)
-		}
-	}
+	return a
 }
 
 // quantileBucket is the bucket of the nearest-rank q-quantile: the ceil(q·n)-th
 // smallest value.
-func quantileBucket(h map[int]int, n int, q float64) int {
+func quantileBucket(h []int, n int, q float64) int {
 	if n == 0 {
 		return 0
 	}
 	rank := max(1, int(math.Ceil(q*float64(n))))
-	buckets := make([]int, 0, len(h))
-	for b := range h {
-		buckets = append(buckets, b)
-	}
-	sort.Ints(buckets)
-	seen := 0
-	for _, b := range buckets {
-		seen += h[b]
+	seen, last := 0, 0
+	for b, c := range h {
+		if c == 0 {
+			continue
+		}
+		seen, last = seen+c, b
 		if seen >= rank {
 			return b
 		}
 	}
-	return buckets[len(buckets)-1]
+	return last
 }
 
 func (a *spreadAcc) spread() reports.Spread {
@@ -184,6 +227,9 @@ type reportAcc struct {
 	groups map[groupID]*groupAcc
 	weeks  map[weekID]*groupAcc
 	seen   map[holderCategory][]*groupAcc // groupsOf, memoised: rollup rows repeat their groups
+	// The rollup rows summed by holder and category before they are counted in
+	// their groups (fold): each histogram is added once, not once a group.
+	cells map[holderCategory]*groupAcc
 }
 
 type holderCategory struct {
@@ -193,7 +239,7 @@ type holderCategory struct {
 
 func newReportAcc() *reportAcc {
 	return &reportAcc{total: &groupAcc{}, groups: map[groupID]*groupAcc{}, weeks: map[weekID]*groupAcc{},
-		seen: map[holderCategory][]*groupAcc{}}
+		seen: map[holderCategory][]*groupAcc{}, cells: map[holderCategory]*groupAcc{}}
 }
 
 func (a *reportAcc) group(dim reports.Dimension, id string) *groupAcc {
@@ -259,8 +305,51 @@ func instantBounds(f reports.Filter) (from, to *time.Time) {
 	return df, dt
 }
 
-func (db *DB) readRollups(ctx context.Context, f reports.Filter, acc *reportAcc) error {
-	rows, err := db.Pool.Query(ctx, rollupsSQL, rollupsArgs(f)...)
+// rollupRead is a read of a rollup table: the days [from, to), nil for an open end.
+type rollupRead struct {
+	table    string
+	from, to *time.Time
+}
+
+// rollupReads cover the filter's period. A filter that names no channel or kind
+// reads the whole weeks of its period from report_rollups_weekly (when weeks is set),
+// and the days before the first Monday and from the last Monday from report_rollups:
+// at most 53 rows a group for a year, however many cases.
+func rollupReads(f reports.Filter, weeks bool) []rollupRead {
+	from, to := dayBounds(f)
+	wFrom, wTo := wholeWeeks(from, to)
+	if !weeks || f.Channel != "" || f.Kind != "" || wFrom != nil && wTo != nil && !wFrom.Before(*wTo) {
+		return []rollupRead{{"report_rollups", from, to}}
+	}
+	reads := []rollupRead{{"report_rollups_weekly", wFrom, wTo}}
+	if from != nil && from.Before(*wFrom) {
+		reads = append(reads, rollupRead{"report_rollups", from, wFrom})
+	}
+	if to != nil && wTo.Before(*to) {
+		reads = append(reads, rollupRead{"report_rollups", wTo, to})
+	}
+	return reads
+}
+
+// wholeWeeks are the Mondays bounding the whole weeks within the days [from, to):
+// the first Monday on or after from, the last on or before to; nil for an open end.
+func wholeWeeks(from, to *time.Time) (wFrom, wTo *time.Time) {
+	if from != nil {
+		w := weekStart(from.AddDate(0, 0, 6))
+		wFrom = &w
+	}
+	if to != nil {
+		w := weekStart(*to)
+		wTo = &w
+	}
+	return wFrom, wTo
+}
+
+// readRollupTable adds the rows of a rollup table within the days [from, to) (nil
+// for an open end) and the filter's groups.
+func (db *DB) readRollupTable(ctx context.Context, table string, from, to *time.Time, f reports.Filter, acc *reportAcc) error {
+	rows, err := db.Pool.Query(ctx, fmt.Sprintf(rollupsSQL, table),
+		from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID)
 	if err != nil {
 		return err
 	}
@@ -271,159 +360,222 @@ func (db *DB) readRollups(ctx context.Context, f reports.Filter, acc *reportAcc)
 		var service, employee int64
 		var s rollupRow
 		if err := rows.Scan(&day, &measure, &service, &employee, &category, &s.n, &s.target, &s.statute,
-			&s.maxDays, &s.maxHours, &s.dlo, &s.dh, &s.hlo, &s.hh); err != nil {
+			&s.maxDays, &s.maxHours, nil, nil); err != nil {
 			return err
 		}
-		wk := weekStart(day)
-		if measure == measureReceived {
-			for _, g := range acc.groupsOf(service, employee, category) {
-				g.received += s.n
-			}
-			acc.week(wk, service).received += s.n
-			acc.week(wk, -1).received += s.n
-			continue
+		raw := rows.RawValues()
+		if s.days, err = decodeHistogram(raw[10]); err != nil {
+			return err
 		}
-		for _, g := range acc.groupsOf(service, employee, category) {
-			g.measure(measure).merge(&s)
+		if s.hours, err = decodeHistogram(raw[11]); err != nil {
+			return err
 		}
-		if measure == measureCompleted {
-			acc.week(wk, service).measure(measure).merge(&s)
-			acc.week(wk, -1).measure(measure).merge(&s)
-		}
+		acc.add(weekStart(day), measure, service, employee, category, &s)
 	}
 	return rows.Err()
 }
 
-// rollupsSQL reads the rollup rows of a filter's period and groups.
+// add counts a rollup row of the week starting on wk in its cell and its service's
+// week; fold counts the cells in their groups.
+func (acc *reportAcc) add(wk time.Time, measure string, service, employee int64, category string, s *rollupRow) {
+	c := acc.cell(holderCategory{service, employee, category})
+	if measure == measureReceived {
+		c.received += s.n
+		acc.week(wk, service).received += s.n
+		return
+	}
+	c.measure(measure).merge(s)
+	if measure == measureCompleted {
+		acc.week(wk, service).measure(measure).merge(s)
+	}
+}
+
+func (acc *reportAcc) cell(k holderCategory) *groupAcc {
+	c := acc.cells[k]
+	if c == nil {
+		c = &groupAcc{}
+		acc.cells[k] = c
+	}
+	return c
+}
+
+// absorb adds the cells and weeks of another accumulator.
+func (acc *reportAcc) absorb(p *reportAcc) {
+	for k, c := range p.cells {
+		acc.cell(k).addGroup(c)
+	}
+	for k, w := range p.weeks {
+		acc.week(k.start, k.service).addGroup(w)
+	}
+}
+
+// fold counts the cells in the total and their groups, and the services' weeks in
+// the municipality's.
+func (acc *reportAcc) fold() {
+	for k, c := range acc.cells {
+		for _, g := range acc.groupsOf(k.service, k.employee, k.category) {
+			g.addGroup(c)
+		}
+	}
+	var services []*groupAcc
+	var starts []time.Time
+	for k, w := range acc.weeks {
+		if k.service >= 0 {
+			services, starts = append(services, w), append(starts, k.start)
+		}
+	}
+	for i, w := range services {
+		acc.week(starts[i], -1).addGroup(w)
+	}
+}
+
+// addGroup adds the cases and the measures of b.
+func (g *groupAcc) addGroup(b *groupAcc) {
+	g.received += b.received
+	g.backlog += b.backlog
+	g.overdue += b.overdue
+	for m, s := range b.measures {
+		g.measure(m).add(s)
+	}
+}
+
+// rollupsSQL reads the rows of a rollup table (%s) in a period and a filter's groups.
 const rollupsSQL = `SELECT day, measure, service_id, employee_id, category_code, n,
-			within_target, within_statutory, max_days, max_hours,
-			coalesce(array_lower(days_hist, 1), 0), days_hist, coalesce(array_lower(hours_hist, 1), 0), hours_hist
-		FROM report_rollups
+			within_target, within_statutory, max_days, max_hours, days_hist, hours_hist
+		FROM %s
 		WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
 			AND ($3::bigint = 0 OR service_id = $3) AND ($4 = '' OR category_code = $4)
 			AND ($5 = '' OR channel = $5) AND ($6 = '' OR kind = $6) AND ($7::bigint = 0 OR employee_id = $7)`
 
-func rollupsArgs(f reports.Filter) []any {
-	from, to := dayBounds(f)
+// rollupsWeeksArgs are the arguments of rollupsSQL on report_rollups_weekly for the
+// whole weeks of f (the plan the report's largest read follows).
+func rollupsWeeksArgs(f reports.Filter) []any {
+	from, to := wholeWeeks(dayBounds(f))
 	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID}
 }
 
-// rollupRow is a row of report_rollups as read: the histograms as PostgreSQL sends
-// them, element i counting bucket lo+i, NULL for none.
+// rollupRow is a row of report_rollups as read.
 type rollupRow struct {
 	n, target, statute int
 	maxDays, maxHours  float64
-	dlo, hlo           int
-	dh, hh             []pgtype.Int4
+	days, hours        histogram
 }
 
-// readOpen counts the open cases received in the period, and those overdue now, in
-// one aggregate over the open cases' index (cases_open_report_idx covers every column
-// it reads), so that it costs a scan of index entries, not a visit to each case and
-// its stage visits.
-//
-// A case is overdue now when past its due date, or when its clock (working time since
-// submission, less the time it stood still: clock_paused_us for the stops that ended,
-// and the wait going on since clock_paused_at) exceeds its category's statutory
-// limit. Working time is read off a cumulative calendar (reportClockDays): W(t) is the
-// working time from the calendar's first day to t, so WorkingDuration(a, b) is
-// W(b) − W(a), which SQL computes from the day's row and the Athens time of day.
+// histogram is a rollup histogram as PostgreSQL sends an int[] in binary: a header,
+// then each element as a 4-byte length (-1 for NULL) and a 4-byte count. It is read in
+// place: pgx's generic array decoding, element by element through reflection, was
+// most of a report's time at a million cases.
+type histogram struct {
+	lo    int    // the bucket of the first element
+	elems []byte // the elements as sent
+}
+
+// decodeHistogram checks the header of a one-dimensional int4 array (or an empty one).
+func decodeHistogram(b []byte) (histogram, error) {
+	if len(b) < 12 {
+		return histogram{}, fmt.Errorf("rollup histogram: %d bytes", len(b))
+	}
+	ndim := int32(binary.BigEndian.Uint32(b))
+	switch {
+	case ndim == 0:
+		return histogram{}, nil
+	case ndim != 1 || len(b) < 20 || binary.BigEndian.Uint32(b[8:]) != pgtype.Int4OID:
+		return histogram{}, fmt.Errorf("rollup histogram: not a one-dimensional int[]")
+	}
+	h := histogram{lo: int(int32(binary.BigEndian.Uint32(b[16:]))), elems: b[20:]}
+	if n := int(int32(binary.BigEndian.Uint32(b[12:]))); h.lo < 0 || n < 0 || len(h.elems) < 4*n {
+		return histogram{}, fmt.Errorf("rollup histogram: bad bounds")
+	}
+	return h, nil
+}
+
+// addTo adds the histogram to a dense one, indexed by bucket, growing it as needed.
+func (h histogram) addTo(dense []int) []int {
+	e, b := h.elems, h.lo
+	for len(e) >= 4 {
+		size := int32(binary.BigEndian.Uint32(e))
+		e = e[4:]
+		if size >= 0 {
+			if int(size) > len(e) || size < 4 {
+				break
+			}
+			if b >= len(dense) {
+				dense = append(dense, make([]int, b+1-len(dense))...)
+			}
+			dense[b] += int(int32(binary.BigEndian.Uint32(e)))
+			e = e[size:]
+		}
+		b++
+	}
+	return dense
+}
+
+// readOpen counts the open cases received in the period, and those overdue now, from
+// report_open (migration 0019): the rows of the period's days and the filter's groups,
+// overdue those whose overdue day is before today; of the cases that become overdue
+// today, those past it now are read through cases_open_overdue_idx. Neither read
+// grows with the cases kept: the rows are bounded by days × holders × categories ×
+// channels × kinds × overdue days, the cases by one day's.
 func (db *DB) readOpen(ctx context.Context, f reports.Filter, now time.Time, acc *reportAcc) error {
-	args, err := db.openArgs(ctx, f, now)
-	if err != nil || args == nil {
-		return err
-	}
-	rows, err := db.Pool.Query(ctx, openSQL, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var service, employee int64
-		var category string
-		var backlog, overdue int
-		if err := rows.Scan(&service, &employee, &category, &backlog, &overdue); err != nil {
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{{openCountsSQL, openCountsArgs(f, now)}, {openTodaySQL, openTodayArgs(f, now)}} {
+		rows, err := db.Pool.Query(ctx, q.sql, q.args...)
+		if err != nil {
 			return err
 		}
-		for _, g := range acc.groupsOf(service, employee, category) {
-			g.backlog += backlog
-			g.overdue += overdue
+		for rows.Next() {
+			var service, employee int64
+			var category string
+			var backlog, overdue int
+			if err := rows.Scan(&service, &employee, &category, &backlog, &overdue); err != nil {
+				rows.Close()
+				return err
+			}
+			c := acc.cell(holderCategory{service, employee, category})
+			c.backlog += backlog
+			c.overdue += overdue
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
-// openCond picks the open cases of the filter ($1–$7).
-const openCond = `c.stage NOT IN ('completed', 'rejected')
-			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
-			AND ($3::bigint = 0 OR c.service_id = $3) AND ($4 = '' OR c.category_code = $4)
-			AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6) AND ($7::bigint = 0 OR c.assignee_id = $7)`
-
-// openFirstSQL finds when the earliest open case of the filter was submitted: the
-// calendar starts on that day.
-const openFirstSQL = `SELECT min(c.submitted_at) FROM cases c WHERE ` + openCond
-
-// wallClockUS is the Athens time of day of a timestamptz column, in µs.
-const wallClockUS = `(extract(epoch FROM (%s AT TIME ZONE 'Europe/Athens')::time) * 1000000)::bigint`
-
-// openSQL counts the open cases of the filter by holder and category, and those
-// overdue now ($8): the calendar's days ($9), working time before each ($10, µs) and
-// whether it is a working day ($11); W(now) ($12); the default statutory limit ($13).
-var openSQL = `WITH cal AS (SELECT * FROM unnest($9::date[], $10::bigint[], $11::bool[]) AS cal (day, before_us, open))
-		SELECT coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.category_code, count(*)::int,
-			(count(*) FILTER (WHERE c.due_date < $8
-				OR coalesce(p.before_us + CASE WHEN p.open THEN ` + fmt.Sprintf(wallClockUS, "c.clock_paused_at") + ` ELSE 0 END, $12)
-					- (s.before_us + CASE WHEN s.open THEN ` + fmt.Sprintf(wallClockUS, "c.submitted_at") + ` ELSE 0 END)
-					- c.clock_paused_us
-					> CASE WHEN g.statutory_days > 0 THEN g.statutory_days ELSE $13 END * 86400000000))::int
-		FROM cases c
-		JOIN categories g ON g.code = c.category_code
-		JOIN cal s ON s.day = (c.submitted_at AT TIME ZONE 'Europe/Athens')::date
-		LEFT JOIN cal p ON c.stage = 'waiting_citizen' AND p.day = (c.clock_paused_at AT TIME ZONE 'Europe/Athens')::date
-		WHERE ` + openCond + `
+// openCountsSQL counts the open cases of a filter's days and groups ($1–$7), and those
+// overdue before today ($8).
+const openCountsSQL = `SELECT service_id, employee_id, category_code, sum(n)::int,
+			coalesce(sum(n) FILTER (WHERE overdue_day < $8), 0)::int
+		FROM report_open
+		WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
+			AND ($3::bigint = 0 OR service_id = $3) AND ($4 = '' OR category_code = $4)
+			AND ($5 = '' OR channel = $5) AND ($6 = '' OR kind = $6) AND ($7::bigint = 0 OR employee_id = $7)
 		GROUP BY 1, 2, 3`
 
-// openArgs are the arguments of openSQL, nil when the filter holds no open case.
-func (db *DB) openArgs(ctx context.Context, f reports.Filter, now time.Time) ([]any, error) {
+func openCountsArgs(f reports.Filter, now time.Time) []any {
+	from, to := dayBounds(f)
+	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, civilDay(now)}
+}
+
+// openTodaySQL counts the open cases of a filter ($1–$7) that became overdue today
+// before now: from today's Athens midnight ($8) to now ($9). They are counted open
+// already by openCountsSQL.
+const openTodaySQL = `SELECT coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.category_code, 0, count(*)::int
+		FROM cases c
+		WHERE c.stage NOT IN ('completed', 'rejected') AND c.report_overdue_at >= $8 AND c.report_overdue_at < $9
+			AND ($1::timestamptz IS NULL OR c.submitted_at >= $1) AND ($2::timestamptz IS NULL OR c.submitted_at < $2)
+			AND ($3::bigint = 0 OR c.service_id = $3) AND ($4 = '' OR c.category_code = $4)
+			AND ($5 = '' OR c.channel = $5) AND ($6 = '' OR c.kind = $6) AND ($7::bigint = 0 OR c.assignee_id = $7)
+		GROUP BY 1, 2, 3`
+
+func openTodayArgs(f reports.Filter, now time.Time) []any {
 	from, to := instantBounds(f)
-	args := []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID}
-	var first *time.Time
-	if err := db.Pool.QueryRow(ctx, openFirstSQL, args...).Scan(&first); err != nil || first == nil {
-		return nil, err
-	}
-	days, before, open := reportClockDays(*first, now)
-	return append(args, now, days, before, open, reportClockAt(days, before, open, now), float64(dimos.StatutoryDays)), nil
-}
-
-// reportClockDays is the cumulative working-time calendar from the Athens day of first
-// to the day of last: each day, the working time (µs) from the first day's midnight
-// to the day's midnight, and whether it is a working day (worth 24h of wall clock).
-func reportClockDays(first, last time.Time) (days []time.Time, before []int64, open []bool) {
-	var sum int64
-	for d := civilDay(first); !d.After(civilDay(last)); d = d.AddDate(0, 0, 1) {
-		work := reportCalendar.IsWorkingDay(time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, athens))
-		days, before, open = append(days, d), append(before, sum), append(open, work)
-		if work {
-			sum += (24 * time.Hour).Microseconds()
-		}
-	}
-	return days, before, open
-}
-
-// reportClockAt is W(t) on the calendar of reportClockDays, t within it.
-func reportClockAt(days []time.Time, before []int64, open []bool, t time.Time) int64 {
-	i := sort.Search(len(days), func(i int) bool { return days[i].After(civilDay(t)) }) - 1
-	if i < 0 {
-		return 0
-	}
-	w := before[i]
-	if open[i] {
-		local := t.In(athens)
-		h, m, sec := local.Clock()
-		w += (time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second +
-			time.Duration(local.Nanosecond())).Microseconds()
-	}
-	return w
+	today := civilDay(now)
+	midnight := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, athens)
+	return []any{from, to, f.ServiceID, f.Category, string(f.Channel), string(f.Kind), f.EmployeeID, midnight, now}
 }
 
 // overdueNow reports whether an open case is past its due date, or past the

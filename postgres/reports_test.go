@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"dimos"
 	"dimos/postgres"
 	"dimos/postgres/pgtest"
@@ -438,7 +440,14 @@ func rollupSnapshot(t *testing.T, db *postgres.DB) string {
 	err := db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(r::text, E'\n' ORDER BY r::text), '') FROM (
 		SELECT day, measure, service_id, employee_id, category_code, channel, kind, n, within_target, within_statutory,
 			round(max_days::numeric, 9), round(max_hours::numeric, 9), days_hist, hours_hist FROM report_rollups
-		UNION ALL SELECT NULL, dimension, case_id, returns, holders::text, '', '', 0, 0, 0, 0, 0, '{}', '{}' FROM case_holders) r`).Scan(&s)
+		UNION ALL SELECT day, 'weekly ' || measure, service_id, employee_id, category_code, channel, kind, n, within_target,
+			within_statutory, round(max_days::numeric, 9), round(max_hours::numeric, 9), days_hist, hours_hist
+		FROM report_rollups_weekly
+		UNION ALL SELECT NULL, dimension, case_id, returns, holders::text, '', '', 0, 0, 0, 0, 0, '{}', '{}' FROM case_holders
+		UNION ALL SELECT day, 'open ' || overdue_day, service_id, employee_id, category_code, channel, kind, n, 0, 0, 0, 0,
+			'{}', '{}' FROM report_open
+		UNION ALL SELECT NULL, 'overdue at ' || coalesce(report_overdue_at::text, 'closed'), id, 0, number, '', '', 0, 0, 0,
+			0, 0, '{}', '{}' FROM cases) r`).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,6 +513,30 @@ func TestRollupsAgreeWithFullRecomputation(t *testing.T) {
 				}
 			}
 		}
+		// Due dates set on some cases, open or closed: they move open cases between the
+		// overdue days of report_open.
+		rows, err := fx.db.Pool.Query(ctx, `SELECT id, submitted_at FROM cases ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type dated struct {
+			ID        int64
+			Submitted time.Time
+		}
+		all, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dated])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range all {
+			if i%5 != 0 {
+				continue
+			}
+			due := c.Submitted.Add(time.Duration(rng.IntN(40*24)) * time.Hour)
+			if err := fx.db.ApplyChange(ctx, dimos.CaseChange{CaseID: c.ID, Key: fmt.Sprintf("due-%d", i), DueDate: due,
+				Event: dimos.CaseEvent{Type: "due_date"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		fx.now = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 		f := reports.Filter{From: start, To: fx.now}
 		want, err := fx.db.Report(ctx, f)
@@ -534,7 +567,108 @@ func TestRollupsAgreeWithFullRecomputation(t *testing.T) {
 		if len(got.PingPongs) == 0 {
 			t.Errorf("the generated dataset has no ping-pong")
 		}
+
+		// Migration 0018 on a database with rollups fills the weekly ones from the
+		// daily ones: the same rows a rebuild makes.
+		if _, err := fx.db.Pool.Exec(ctx, `DROP TABLE report_rollups_weekly;
+				DELETE FROM schema_migrations WHERE version = 18`); err != nil {
+			t.Fatal(err)
+		}
+		if err := fx.db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if after := rollupSnapshot(t, fx.db); after != before {
+			t.Fatalf("incremental and migrated weekly rollups differ:\n%s", firstDiff(before, after))
+		}
+		testWeeklyAgreesWithDays(t, fx, start)
+
+		// A category's statutory limit changed moves its open cases between overdue
+		// days. (A rebuild would also judge its closed cases by the new limit, which
+		// the rollups written when they closed do not: compare the open counts only.)
+		if _, err := fx.db.SetCategoryTargets(ctx, "bins", dimos.Targets{CompletionDays: 1, StatutoryDays: 5}); err != nil {
+			t.Fatal(err)
+		}
+		incremental := openSnapshot(t, fx.db)
+		if err := fx.db.RebuildRollups(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rebuilt := openSnapshot(t, fx.db); rebuilt != incremental {
+			t.Fatalf("open counts after a new statutory limit differ from a rebuild:\n%s", firstDiff(incremental, rebuilt))
+		}
 	})
+}
+
+// openSnapshot is report_open and the cases' report_overdue_at, as text.
+func openSnapshot(t *testing.T, db *postgres.DB) string {
+	t.Helper()
+	var s string
+	err := db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(r::text, E'\n' ORDER BY r::text), '') FROM (
+		SELECT day, overdue_day::text, service_id, employee_id, category_code, channel, kind, n FROM report_open
+		UNION ALL SELECT NULL, coalesce(report_overdue_at::text, 'closed'), id, 0, number, '', '', 0 FROM cases) r`).Scan(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// testWeeklyAgreesWithDays: a report reading whole weeks from report_rollups_weekly
+// and the ends from report_rollups is the report that reads every day, for periods
+// aligned to weeks or not, open-ended, shorter than a week, and for every filter.
+func testWeeklyAgreesWithDays(t *testing.T, fx *fixture, start time.Time) {
+	ctx := context.Background()
+	loc, _ := time.LoadLocation("Europe/Athens")
+	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, loc) }
+	periods := []struct{ from, to time.Time }{
+		{start, fx.now},                            // Monday to Monday
+		{day(3, 4), day(5, 21)},                    // Wednesday to Thursday
+		{day(3, 4).Add(13 * time.Hour), day(3, 8)}, // within a week
+		{day(3, 9), day(3, 16)},                    // one week exactly
+		{day(3, 10), day(3, 17)},                   // a week across two
+		{time.Time{}, day(5, 20)},                  // open start
+		{day(3, 11), time.Time{}},                  // open end
+		{time.Time{}, time.Time{}},                 // everything
+	}
+	filters := []reports.Filter{{}, {ServiceID: fx.tech}, {Category: "bins"}, {EmployeeID: fx.maria},
+		{Channel: dimos.ChannelPortal}, {Kind: dimos.KindComplaint}, {ServiceID: fx.clean, Channel: dimos.ChannelIVR}}
+	show := func(r *reports.Report) string {
+		return fmt.Sprintf("%+v\n%+v\n%+v", r.Tables, r.Bottlenecks, r.Trend)
+	}
+	for _, p := range periods {
+		for _, f := range filters {
+			f.From, f.To = p.from, p.to
+			weekly, err := fx.db.Report(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			daily, err := fx.db.ReportFromDays(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w, d := show(weekly), show(daily); w != d {
+				t.Errorf("%v–%v %+v: weekly and daily reports differ:\n%s", p.from, p.to, f, firstDiff(d, w))
+			}
+		}
+	}
+	// The whole weeks are read from the weekly table: with the daily rows of those
+	// weeks gone, the report is unchanged and the daily-only one is not.
+	f := reports.Filter{From: day(3, 4), To: day(5, 21)}
+	want, err := fx.db.Report(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.db.Pool.Exec(ctx, `DELETE FROM report_rollups WHERE day >= '2026-03-09' AND day < '2026-05-18'`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fx.db.Report(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if show(got) != show(want) {
+		t.Errorf("the weekly path reads the daily rollups of whole weeks")
+	}
+	if daily, err := fx.db.ReportFromDays(ctx, f); err != nil || show(daily) == show(want) {
+		t.Errorf("the daily path ignores the daily rollups (%v)", err)
+	}
 }
 
 func firstDiff(a, b string) string {
@@ -547,25 +681,31 @@ func firstDiff(a, b string) string {
 	return fmt.Sprintf("%d lines vs %d", len(al), len(bl))
 }
 
-// TestReportClockIsWorkingDuration: the cumulative calendar the report's overdue-now
-// reads gives W(b) − W(a) = WorkingDuration(a, b) over holidays (Easter 2026, 25
-// March), weekends and both changes of the clocks.
-func TestReportClockIsWorkingDuration(t *testing.T) {
+// TestReportClockRunsOutIsWorkingDuration: the instant after which the report counts
+// a case's clock past a limit is where WorkingDuration from its submission passes the
+// limit: not yet at that instant, past it a microsecond later, over holidays (Easter
+// 2026, 25 March), weekends and both changes of the clocks.
+func TestReportClockRunsOutIsWorkingDuration(t *testing.T) {
 	loc, _ := time.LoadLocation("Europe/Athens")
-	first, last := time.Date(2026, 1, 1, 0, 0, 0, 0, loc), time.Date(2026, 12, 31, 23, 0, 0, 0, loc)
-	w := postgres.ReportClock(first, last)
+	first, last := time.Date(2026, 1, 1, 0, 0, 0, 0, loc), time.Date(2026, 10, 31, 23, 0, 0, 0, loc)
 	cal := workdays.Greek()
 	rng := rand.New(rand.NewPCG(7, 2026))
 	span := last.Sub(first)
 	for range 5000 {
-		a := first.Add(time.Duration(rng.Int64N(int64(span)))).Truncate(time.Microsecond)
-		b := a.Add(time.Duration(rng.Int64N(int64(60 * 24 * time.Hour)))).Truncate(time.Microsecond)
-		if b.After(last) {
-			continue
+		s := first.Add(time.Duration(rng.Int64N(int64(span)))).Truncate(time.Microsecond)
+		budget := time.Duration(rng.Int64N(int64(60 * 24 * time.Hour))).Truncate(time.Microsecond)
+		if rng.IntN(4) == 0 { // whole working days, as statutory limits are
+			budget = budget.Truncate(24 * time.Hour)
 		}
-		want := cal.WorkingDuration(a, b).Microseconds()
-		if got := w(b) - w(a); got != want && !(want == 0 && b.Sub(a) < 2*time.Hour) { // the hour repeated in October
-			t.Fatalf("W(%v) − W(%v) = %d µs, WorkingDuration %d µs", b, a, got, want)
+		at := postgres.ReportClockRunsOut(s, budget)
+		before, after := cal.WorkingDuration(s, at), cal.WorkingDuration(s, at.Add(time.Microsecond))
+		if dst := at.In(loc).Month() == time.March || at.In(loc).Month() == time.October; dst &&
+			at.In(loc).Day() >= 25 && at.In(loc).Hour() < 5 {
+			continue // the hour skipped in March and repeated in October
+		}
+		if before > budget || after <= budget {
+			t.Fatalf("submitted %v, budget %v: runs out at %v, where the working time is %v and %v a µs later",
+				s, budget, at, before, after)
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,6 +80,30 @@ type caseFacts struct {
 	TargetDays, StatutoryDays float64
 }
 
+// weekly is the key of the row of report_rollups_weekly that the row k of
+// report_rollups adds to.
+func (k rollupKey) weekly() rollupKey {
+	k.Day, k.Channel, k.Kind = weekStart(k.Day), "", ""
+	return k
+}
+
+// rollupTables are the tables every fact goes to, each with the key it has there, in
+// the order every writer takes their rows (see rollupWrites).
+var rollupTables = []struct {
+	name string
+	key  func(rollupKey) rollupKey
+}{
+	{"report_rollups", func(k rollupKey) rollupKey { return k }},
+	{"report_rollups_weekly", rollupKey.weekly},
+}
+
+// compare orders rollup keys: the order in which a transaction takes rollup rows.
+func (k rollupKey) compare(o rollupKey) int {
+	return cmp.Or(k.Day.Compare(o.Day), cmp.Compare(k.Measure, o.Measure), cmp.Compare(k.ServiceID, o.ServiceID),
+		cmp.Compare(k.EmployeeID, o.EmployeeID), cmp.Compare(k.Category, o.Category),
+		cmp.Compare(k.Channel, o.Channel), cmp.Compare(k.Kind, o.Kind))
+}
+
 func (c caseFacts) key(day time.Time, measure string, serviceID, employeeID int64) rollupKey {
 	return rollupKey{Day: civilDay(day), Measure: measure, ServiceID: serviceID, EmployeeID: employeeID,
 		Category: c.Category, Channel: c.Channel, Kind: c.Kind}
@@ -106,9 +132,47 @@ func visit(entered, left time.Time) timed {
 	return timed{working: reportCalendar.WorkingDuration(entered, left), wall: left.Sub(entered)}
 }
 
-// bumpTimed adds a timed fact to its rollup row inside tx.
-func bumpTimed(ctx context.Context, tx pgx.Tx, k rollupKey, f timed) error {
-	_, err := tx.Exec(ctx, `INSERT INTO report_rollups AS r (day, measure, service_id, employee_id,
+// rollupWrite is one fact to add to the rollups: a timed fact, or a count moved by
+// delta (a case received, counted under a new holder).
+type rollupWrite struct {
+	key   rollupKey // the daily row
+	timed *timed
+	delta int
+}
+
+// rollupWrites adds facts to the rollups inside tx, taking their rows in one global
+// order: every row of report_rollups before any of report_rollups_weekly, and within
+// a table by key. Every writer of the rollups (this, and SubmitCase's statement, which
+// writes the daily row before the weekly one) takes them in that order, so no two
+// transactions can each hold a row the other waits for: under load, submissions and
+// transitions of the same day and category deadlocked when they took them in
+// different orders.
+func rollupWrites(ctx context.Context, tx pgx.Tx, writes []rollupWrite) error {
+	for _, t := range rollupTables {
+		ws := make([]rollupWrite, len(writes))
+		for i, w := range writes {
+			w.key = t.key(w.key)
+			ws[i] = w
+		}
+		slices.SortStableFunc(ws, func(a, b rollupWrite) int { return a.key.compare(b.key) })
+		for _, w := range ws {
+			var err error
+			if w.timed != nil {
+				err = bumpTimed(ctx, tx, t.name, w.key, *w.timed)
+			} else {
+				err = bumpCount(ctx, tx, t.name, w.key, w.delta)
+			}
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", t.name, w.key.Measure, err)
+			}
+		}
+	}
+	return nil
+}
+
+// bumpTimed adds a timed fact to its row of a rollup table inside tx.
+func bumpTimed(ctx context.Context, tx pgx.Tx, table string, k rollupKey, f timed) error {
+	_, err := tx.Exec(ctx, `INSERT INTO `+table+` AS r (day, measure, service_id, employee_id,
 			category_code, channel, kind, n, within_target, within_statutory, max_days, max_hours, days_hist, hours_hist)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11,
 			('[' || $12::int || ':' || $12::int || ']={1}')::int[], ('[' || $13::int || ':' || $13::int || ']={1}')::int[])
@@ -125,11 +189,11 @@ func bumpTimed(ctx context.Context, tx pgx.Tx, k rollupKey, f timed) error {
 	return err
 }
 
-// bumpCount adds delta to the count of a rollup row inside tx; a row whose count
-// falls to zero goes, so that the incremental rollups hold exactly the rows a
+// bumpCount adds delta to the count of a row of a rollup table inside tx; a row whose
+// count falls to zero goes, so that the incremental rollups hold exactly the rows a
 // rebuild makes.
-func bumpCount(ctx context.Context, tx pgx.Tx, k rollupKey, delta int) error {
-	_, err := tx.Exec(ctx, `INSERT INTO report_rollups AS r (day, measure, service_id, employee_id,
+func bumpCount(ctx context.Context, tx pgx.Tx, table string, k rollupKey, delta int) error {
+	_, err := tx.Exec(ctx, `INSERT INTO `+table+` AS r (day, measure, service_id, employee_id,
 			category_code, channel, kind, n)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET n = r.n + $8`,
@@ -137,7 +201,7 @@ func bumpCount(ctx context.Context, tx pgx.Tx, k rollupKey, delta int) error {
 	if err != nil || delta > 0 {
 		return err
 	}
-	_, err = tx.Exec(ctx, `DELETE FROM report_rollups WHERE day = $1 AND measure = $2 AND service_id = $3
+	_, err = tx.Exec(ctx, `DELETE FROM `+table+` WHERE day = $1 AND measure = $2 AND service_id = $3
 		AND employee_id = $4 AND category_code = $5 AND channel = $6 AND kind = $7 AND n = 0`,
 		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind)
 	return err
@@ -150,16 +214,6 @@ func b2i(b bool) int {
 	return 0
 }
 
-// loadCaseFacts reads the attributes of a case that its facts carry.
-func loadCaseFacts(ctx context.Context, tx pgx.Tx, caseID int64) (caseFacts, error) {
-	c := caseFacts{ID: caseID}
-	err := tx.QueryRow(ctx, `SELECT c.category_code, c.channel, c.kind, c.submitted_at,
-			g.target_completion_days::float8, g.statutory_days::float8
-		FROM cases c JOIN categories g ON g.code = c.category_code WHERE c.id = $1`, caseID).
-		Scan(&c.Category, &c.Channel, &c.Kind, &c.SubmittedAt, &c.TargetDays, &c.StatutoryDays)
-	return c, err
-}
-
 // holderState is who holds a case: its service and assignee (0 for none).
 type holderState struct{ service, employee int64 }
 
@@ -167,24 +221,18 @@ type holderState struct{ service, employee int64 }
 // writing in tx: the visit that closed (closedStage from entered to at), the case
 // changing hands from before to after, and a completion when the new stage is
 // terminal.
-func rollTransition(ctx context.Context, tx pgx.Tx, caseID int64, closedStage dimos.Stage, entered, at time.Time,
+func rollTransition(ctx context.Context, tx pgx.Tx, c caseFacts, closedStage dimos.Stage, entered, at time.Time,
 	before, after holderState, newStage dimos.Stage) error {
-	c, err := loadCaseFacts(ctx, tx, caseID)
-	if err != nil {
-		return fmt.Errorf("rollups: %w", err)
-	}
+	caseID := c.ID
+	var writes []rollupWrite
 	if closedStage != "" && !closedStage.Terminal() { // "": no visit was open
-		if err := bumpTimed(ctx, tx, c.key(at, string(closedStage), before.service, before.employee), visit(entered, at)); err != nil {
-			return fmt.Errorf("rollups: stage: %w", err)
-		}
+		v := visit(entered, at)
+		writes = append(writes, rollupWrite{key: c.key(at, string(closedStage), before.service, before.employee), timed: &v})
 	}
 	if before != after {
-		if err := bumpCount(ctx, tx, c.key(c.SubmittedAt, measureReceived, before.service, before.employee), -1); err != nil {
-			return fmt.Errorf("rollups: move received: %w", err)
-		}
-		if err := bumpCount(ctx, tx, c.key(c.SubmittedAt, measureReceived, after.service, after.employee), 1); err != nil {
-			return fmt.Errorf("rollups: move received: %w", err)
-		}
+		writes = append(writes,
+			rollupWrite{key: c.key(c.SubmittedAt, measureReceived, before.service, before.employee), delta: -1},
+			rollupWrite{key: c.key(c.SubmittedAt, measureReceived, after.service, after.employee), delta: 1})
 		if err := addHolder(ctx, tx, caseID, "service", after.service); err != nil {
 			return err
 		}
@@ -211,9 +259,11 @@ func rollTransition(ctx context.Context, tx pgx.Tx, caseID int64, closedStage di
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if err := bumpTimed(ctx, tx, c.key(at, measureCompleted, after.service, after.employee), c.completion(at, paused)); err != nil {
-			return fmt.Errorf("rollups: completion: %w", err)
-		}
+		done := c.completion(at, paused)
+		writes = append(writes, rollupWrite{key: c.key(at, measureCompleted, after.service, after.employee), timed: &done})
+	}
+	if err := rollupWrites(ctx, tx, writes); err != nil {
+		return fmt.Errorf("rollups: %w", err)
 	}
 	return nil
 }
@@ -255,6 +305,38 @@ func (a *rollupAgg) add(f timed) {
 	a.hours[f.hourBucket()]++
 }
 
+// merge adds another row's facts.
+func (a *rollupAgg) merge(b *rollupAgg) {
+	a.n += b.n
+	a.target += b.target
+	a.statute += b.statute
+	a.maxDays, a.maxHours = max(a.maxDays, b.maxDays), max(a.maxHours, b.maxHours)
+	if len(b.days)+len(b.hours) > 0 && a.days == nil {
+		a.days, a.hours = map[int]int{}, map[int]int{}
+	}
+	for k, v := range b.days {
+		a.days[k] += v
+	}
+	for k, v := range b.hours {
+		a.hours[k] += v
+	}
+}
+
+// weeklyAggs sums rows of report_rollups into the rows of report_rollups_weekly.
+func weeklyAggs(daily map[rollupKey]*rollupAgg) map[rollupKey]*rollupAgg {
+	weekly := map[rollupKey]*rollupAgg{}
+	for k, a := range daily {
+		wk := k.weekly()
+		w := weekly[wk]
+		if w == nil {
+			w = &rollupAgg{}
+			weekly[wk] = w
+		}
+		w.merge(a)
+	}
+	return weekly
+}
+
 // arrayLiteral writes a sparse histogram as a PostgreSQL array literal with explicit
 // bounds, the same value the incremental subscript assignments build.
 func arrayLiteral(h map[int]int) string {
@@ -287,7 +369,7 @@ func arrayLiteral(h map[int]int) string {
 // the stage visits in case order, holding one case at a time plus the rollup rows.
 func (db *DB) RebuildRollups(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM report_rollups; DELETE FROM case_holders`); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM report_rollups; DELETE FROM report_rollups_weekly; DELETE FROM case_holders`); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT c.id, c.category_code, c.channel, c.kind, c.submitted_at,
@@ -380,27 +462,115 @@ func (db *DB) RebuildRollups(ctx context.Context) error {
 		}
 		flush()
 
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE rollup_load (LIKE report_rollups) ON COMMIT DROP;
-			ALTER TABLE rollup_load ALTER days_hist TYPE text, ALTER hours_hist TYPE text`); err != nil {
+		if err := loadRollups(ctx, tx, "report_rollups", aggs); err != nil {
 			return err
 		}
-		src := make([][]any, 0, len(aggs))
-		for k, a := range aggs {
-			src = append(src, []any{k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind,
-				a.n, a.target, a.statute, a.maxDays, a.maxHours, arrayLiteral(a.days), arrayLiteral(a.hours)})
-		}
-		cols := []string{"day", "measure", "service_id", "employee_id", "category_code", "channel", "kind",
-			"n", "within_target", "within_statutory", "max_days", "max_hours", "days_hist", "hours_hist"}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rollup_load"}, cols, pgx.CopyFromRows(src)); err != nil {
-			return fmt.Errorf("load rollups: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO report_rollups SELECT day, measure, service_id, employee_id,
-				category_code, channel, kind, n, within_target, within_statutory, max_days, max_hours,
-				days_hist::int[], hours_hist::int[] FROM rollup_load`); err != nil {
+		if err := loadRollups(ctx, tx, "report_rollups_weekly", weeklyAggs(aggs)); err != nil {
 			return err
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"case_holders"}, []string{"case_id", "dimension", "holders", "returns"},
-			pgx.CopyFromRows(bounced))
+		if _, err = tx.CopyFrom(ctx, pgx.Identifier{"case_holders"}, []string{"case_id", "dimension", "holders", "returns"},
+			pgx.CopyFromRows(bounced)); err != nil {
+			return err
+		}
+		if err := rebuildOpenCounts(ctx, tx); err != nil {
+			return err
+		}
+		// Statistics of what was loaded: without them the planner took the few bounced
+		// cases of case_holders for half a million and read them in parallel, 80 ms of
+		// JIT and worker start-up for no row, until autovacuum got to the table.
+		_, err = tx.Exec(ctx, `ANALYZE report_rollups, report_rollups_weekly, case_holders, report_open`)
 		return err
 	})
+}
+
+// loadRollups writes rollup rows into an empty table (report_rollups or
+// report_rollups_weekly) inside tx.
+func loadRollups(ctx context.Context, tx pgx.Tx, table string, aggs map[rollupKey]*rollupAgg) error {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE rollup_load (LIKE report_rollups) ON COMMIT DROP;
+			ALTER TABLE rollup_load ALTER days_hist TYPE text, ALTER hours_hist TYPE text`); err != nil {
+		return err
+	}
+	// In day order, so that a period's rows sit together in the table: a report's
+	// read of a few days then visits a few pages, not one page a row.
+	keys := make([]rollupKey, 0, len(aggs))
+	for k := range aggs {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b rollupKey) int { return a.Day.Compare(b.Day) })
+	src := make([][]any, 0, len(aggs))
+	for _, k := range keys {
+		a := aggs[k]
+		src = append(src, []any{k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind,
+			a.n, a.target, a.statute, a.maxDays, a.maxHours, arrayLiteral(a.days), arrayLiteral(a.hours)})
+	}
+	cols := []string{"day", "measure", "service_id", "employee_id", "category_code", "channel", "kind",
+		"n", "within_target", "within_statutory", "max_days", "max_hours", "days_hist", "hours_hist"}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rollup_load"}, cols, pgx.CopyFromRows(src)); err != nil {
+		return fmt.Errorf("load %s: %w", table, err)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO `+table+` SELECT day, measure, service_id, employee_id,
+			category_code, channel, kind, n, within_target, within_statutory, max_days, max_hours,
+			days_hist::int[], hours_hist::int[] FROM rollup_load;
+		DROP TABLE rollup_load`)
+	return err
+}
+
+// weeklyRollupsMigration is the migration that creates report_rollups_weekly.
+const weeklyRollupsMigration = 18
+
+// fillWeeklyRollups fills the empty report_rollups_weekly from report_rollups inside
+// tx: in the transaction of migration 0018, so that no transition sees the new table
+// before it is full, with the daily rows locked against writers while they are summed.
+func fillWeeklyRollups(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `LOCK TABLE report_rollups IN SHARE MODE`); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT day, measure, service_id, employee_id, category_code, channel, kind,
+				n, within_target, within_statutory, max_days, max_hours, days_hist, hours_hist
+			FROM report_rollups`)
+	if err != nil {
+		return err
+	}
+	weekly := map[rollupKey]*rollupAgg{} // summed as the daily rows stream by
+	for rows.Next() {
+		var k rollupKey
+		a := &rollupAgg{}
+		if err := rows.Scan(&k.Day, &k.Measure, &k.ServiceID, &k.EmployeeID, &k.Category, &k.Channel, &k.Kind,
+			&a.n, &a.target, &a.statute, &a.maxDays, &a.maxHours, nil, nil); err != nil {
+			rows.Close()
+			return err
+		}
+		w := weekly[k.weekly()]
+		if w == nil {
+			w = &rollupAgg{}
+			weekly[k.weekly()] = w
+		}
+		w.merge(a)
+		raw := rows.RawValues()
+		for i, h := range []*map[int]int{&w.days, &w.hours} {
+			hist, err := decodeHistogram(raw[12+i])
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			for b, v := range hist.addTo(nil) {
+				if v == 0 {
+					continue
+				}
+				if *h == nil {
+					*h = map[int]int{}
+				}
+				(*h)[b] += v
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := loadRollups(ctx, tx, "report_rollups_weekly", weekly); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `ANALYZE report_rollups_weekly`)
+	return err
 }
