@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"time"
 
 	"dimos"
@@ -23,3 +24,12 @@ func ReportClock(first, last time.Time) func(time.Time) int64 {
 	days, before, open := reportClockDays(first, last)
 	return func(t time.Time) int64 { return reportClockAt(days, before, open, t) }
 }
+
+// SearchCandidateIDs returns the ids SearchCases ranks for q in scope, newest first.
+func (db *DB) SearchCandidateIDs(ctx context.Context, q string, scope dimos.SearchScope) ([]int64, error) {
+	return db.searchCandidates(ctx, q, scope)
+}
+
+// SearchIndexQuery is the query of cases_search_keys_idx for a tsquery as PostgreSQL
+// prints it and its querytree, and whether rows must be tested against it as well.
+var SearchIndexQuery = searchIndexQuery
