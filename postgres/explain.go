@@ -37,14 +37,15 @@ func (db *DB) Explain(ctx context.Context, sql string, args ...any) (string, err
 	return strings.Join(lines, "\n"), err
 }
 
-// ExplainSearchCases is Explain of the queries SearchCases runs with the same
-// arguments: the windows of candidates, then the ranking of all of them.
+// ExplainSearchCases is Explain of the statement SearchCases runs with the same
+// arguments: its windows of candidates, their ranking and the headlines.
 func (db *DB) ExplainSearchCases(ctx context.Context, q string, scope dimos.SearchScope, limit int) (string, error) {
 	q = strings.TrimSpace(q)
-	window := "none: no case, or no word"
+	number, _ := dimos.ParseCaseNumber(q)
+	var plan string
 	err := db.inSearchTx(ctx, func(tx pgx.Tx) error {
-		sql, args, err := db.searchWindows(ctx, tx, q, scope)
-		if err != nil || sql == "" {
+		sql, args, err := db.searchStatement(ctx, tx, q, number, scope, limit)
+		if err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
@@ -52,19 +53,10 @@ func (db *DB) ExplainSearchCases(ctx context.Context, q string, scope dimos.Sear
 			return err
 		}
 		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		window = strings.Join(lines, "\n")
+		plan = strings.Join(lines, "\n")
 		return err
 	})
-	if err != nil {
-		return "", err
-	}
-	ids, err := db.searchCandidates(ctx, q, scope)
-	if err != nil {
-		return "", err
-	}
-	number, _ := dimos.ParseCaseNumber(q)
-	rank, err := db.Explain(ctx, searchSQL, q, number, scope.All, scope.ServiceID, scope.EmployeeID, limit, headlineOptions, ids)
-	return fmt.Sprintf("-- windows of candidates\n%s\n-- ranking %d candidates\n%s", window, len(ids), rank), err
+	return plan, err
 }
 
 // ExplainInboxPage is Explain of the query InboxPage runs for q.

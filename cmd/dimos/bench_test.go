@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -38,6 +39,7 @@ import (
 //	DIMOS_BENCH_LIFECYCLES lifecycles of BenchmarkLifecycle (300)
 //	DIMOS_BENCH_LARGE      cases of the large query database (1000000)
 //	DIMOS_BENCH_QUERY_RUNS timed runs of each query (60)
+//	DIMOS_BENCH_QUERIES    only the queries whose name contains this, e.g. "search" (all)
 //	DIMOS_BENCH_CONCURRENCY clients at once (32)
 
 func benchInt(name string, def int) int {
@@ -438,6 +440,9 @@ func BenchmarkQueries(b *testing.B) {
 				b.Fatal(err)
 			}
 			for _, q := range queryBenches(staff) {
+				if !strings.Contains(q.name, os.Getenv("DIMOS_BENCH_QUERIES")) {
+					continue
+				}
 				rec := loadgen.NewRecorder()
 				for i := range 5 { // warm the cache as a running console has
 					q.run(ctx, db, i) //nolint:errcheck
