@@ -33,3 +33,9 @@ func (db *DB) SearchCandidateIDs(ctx context.Context, q string, scope dimos.Sear
 // SearchIndexQuery is the query of cases_search_keys_idx for a tsquery as PostgreSQL
 // prints it and its querytree, and whether rows must be tested against it as well.
 var SearchIndexQuery = searchIndexQuery
+
+// MigrationCount is the number of embedded migrations (their numbers may have gaps).
+func MigrationCount() (int, error) {
+	files, err := migrationFiles()
+	return len(files), err
+}
