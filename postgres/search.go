@@ -161,10 +161,10 @@ func (db *DB) inSearchTx(ctx context.Context, f func(pgx.Tx) error) error {
 // a bitmap of the words cost every match of the words in the table, 21 ms for
 // λακκούβα at 1M, in each window; the block AND'ed into the words' tsquery still
 // walked the rarer list whole, 2.7 ms against 1.4 for a window of φανάρι Κουνδούρου.)
-// A scope of a service
-// asks for its own lexemes of the words ('§s<service>§<lexeme>'), whose lists hold
-// only that service's cases: a word common in other services and rare in this one is
-// a short list, not the intersection of two long ones (searchIndexQuery).
+// A scope of a service asks for its own lexemes of the words
+// ('§s<service>§<lexeme>'), whose lists hold only that service's cases: a word common
+// in other services and rare in this one is a short list, not the intersection of two
+// long ones (searchIndexQuery).
 //
 // Windows are ordered by id + 0, not id: walking the primary key backwards testing
 // every row would read the whole table for a word rare in the scope.
@@ -188,8 +188,10 @@ func (db *DB) searchWindows(ctx context.Context, tx pgx.Tx, q string, scope dimo
 	if phrase {
 		filter += fmt.Sprintf(" AND c.search @@ websearch_to_tsquery('greek', %s)", arg(q))
 	}
-	limit := arg(want)
-	keys := arg(index)
+	limit, keys := arg(want), ""
+	if index != "" { // a phrase of negations alone asks the index nothing
+		keys = arg(index)
+	}
 	var windows []string
 	window := func(match string, lo, hi int64) {
 		windows = append(windows, fmt.Sprintf(`(SELECT c.id, c.number, c.submitted_at, c.search FROM cases c

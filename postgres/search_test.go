@@ -306,7 +306,7 @@ func TestSearchWindows(t *testing.T) {
 	scopes := []dimos.SearchScope{{All: true}, {ServiceID: tech}, {ServiceID: clean}, {EmployeeID: clerk},
 		{ServiceID: tech, EmployeeID: clerk}}
 	queries := []string{"κάδος", "κάδος -ανακύκλωσης", "λακκούβα", "φανάρι Κουνδούρου", `"κάδος ανακύκλωσης"`,
-		`κάδος -"κάδος ανακύκλωσης"`, "-κάδος", "λακκούβα or κάδος", "και το", "γερανοφόρο", "pothole"}
+		`κάδος -"κάδος ανακύκλωσης"`, `-"κάδος ανακύκλωσης"`, "-κάδος", "λακκούβα or κάδος", "και το", "γερανοφόρο", "pothole"}
 	for _, want := range []int{1, 7, 60, 1000} {
 		db.SearchCandidates = want
 		for _, scope := range scopes {
