@@ -37,27 +37,26 @@ func (db *DB) Explain(ctx context.Context, sql string, args ...any) (string, err
 	return strings.Join(lines, "\n"), err
 }
 
-// ExplainSearchCases is Explain of the queries SearchCases runs with the same
-// arguments: the first window of candidates, then the ranking of all of them.
+// ExplainSearchCases is Explain of the statement SearchCases runs with the same
+// arguments: its windows of candidates, their ranking and the headlines.
 func (db *DB) ExplainSearchCases(ctx context.Context, q string, scope dimos.SearchScope, limit int) (string, error) {
 	q = strings.TrimSpace(q)
-	var newest int64
-	if err := db.Pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM cases`).Scan(&newest); err != nil {
-		return "", err
-	}
-	want := db.searchCandidateLimit()
-	sql, args := searchWindow(q, scope, max(newest+1-int64(want*searchFirstWindow), 0), newest+1, want)
-	window, err := db.Explain(ctx, sql, args...)
-	if err != nil {
-		return "", err
-	}
-	ids, err := db.searchCandidates(ctx, q, scope)
-	if err != nil {
-		return "", err
-	}
 	number, _ := dimos.ParseCaseNumber(q)
-	rank, err := db.Explain(ctx, searchSQL, q, number, scope.All, scope.ServiceID, scope.EmployeeID, limit, headlineOptions, ids)
-	return fmt.Sprintf("-- first window of candidates\n%s\n-- ranking %d candidates\n%s", window, len(ids), rank), err
+	var plan string
+	err := db.inSearchTx(ctx, func(tx pgx.Tx) error {
+		sql, args, err := db.searchStatement(ctx, tx, q, number, scope, limit)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+		if err != nil {
+			return err
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		plan = strings.Join(lines, "\n")
+		return err
+	})
+	return plan, err
 }
 
 // ExplainInboxPage is Explain of the query InboxPage runs for q.

@@ -30,3 +30,18 @@ func (db *DB) InboxStatements(q dimos.InboxQuery) (page string, pageArgs []any, 
 func ReportClockRunsOut(submitted time.Time, budget time.Duration) time.Time {
 	return reportClockRunsOut(submitted, budget.Microseconds())
 }
+
+// SearchCandidateIDs returns the ids SearchCases ranks for q in scope, newest first.
+func (db *DB) SearchCandidateIDs(ctx context.Context, q string, scope dimos.SearchScope) ([]int64, error) {
+	return db.searchCandidates(ctx, q, scope)
+}
+
+// SearchIndexQuery is the query of cases_search_keys_idx for a tsquery as PostgreSQL
+// prints it and its querytree, and whether rows must be tested against it as well.
+var SearchIndexQuery = searchIndexQuery
+
+// MigrationCount is the number of embedded migrations (their numbers may have gaps).
+func MigrationCount() (int, error) {
+	files, err := migrationFiles()
+	return len(files), err
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -20,12 +21,19 @@ var headlineOptions = fmt.Sprintf("StartSel=%s, StopSel=%s, MaxWords=30, MinWord
 // DB.SearchCandidates is unset.
 const DefaultSearchCandidates = 1000
 
-// searchFirstWindow is the first window of case ids a search looks at, in candidates:
-// a word found in one case of eight fills the candidates in one round.
+// searchFirstWindow is the least width of the first window of case ids a search looks
+// at, in candidates: a word found in one case of eight fills the candidates in one
+// round.
 const searchFirstWindow = 8
 
-// searchWindowGrowth is how much wider each next, older window is than the last.
-const searchWindowGrowth = 4
+// The windows are blocks of 2^k consecutive ids, k from searchMinBlock to
+// searchMaxBlock: case_search_keys (migration 0020) gives each case the lexeme
+// '§b<k>_<id >> k>' of its block at each k. Ids beyond the largest block are read
+// in one last window without a block lexeme.
+const (
+	searchMinBlock = 4
+	searchMaxBlock = 23
+)
 
 // SearchCases finds the cases within scope that match q, best first: a case whose
 // number q names comes before all others, then the rest by text rank (a match in
@@ -37,28 +45,32 @@ const searchWindowGrowth = 4
 // ranked: ranking reads each candidate's row, and a common word matches a fixed
 // share of every case ever filed, so ranking every match would cost in proportion to
 // the whole archive. The candidates are gathered newest first through windows of case
-// ids, each older and wider than the last (a bitmap of the text index and a range of
-// the primary key), until there are enough of them or no older case is left; a rare
-// word thus still finds its one case from years ago. Only the returned rows are
-// headlined, since ts_headline reads the whole text.
+// ids, each older and wider than the last, until there are enough of them or no
+// older case is left (searchCandidates); a rare word thus still finds its one case
+// from years ago. Only the returned rows are headlined, since ts_headline reads the
+// whole text.
 func (db *DB) SearchCases(ctx context.Context, q string, scope dimos.SearchScope, limit int) ([]dimos.SearchHit, error) {
 	q = strings.TrimSpace(q)
 	if q == "" || limit <= 0 || !scope.All && scope.ServiceID == 0 && scope.EmployeeID == 0 {
 		return nil, nil
 	}
-	ids, err := db.searchCandidates(ctx, q, scope)
-	if err != nil {
-		return nil, fmt.Errorf("search cases: %w", err)
-	}
 	number, _ := dimos.ParseCaseNumber(q)
-	rows, err := db.Pool.Query(ctx, searchSQL, q, number, scope.All, scope.ServiceID, scope.EmployeeID, limit, headlineOptions, ids)
-	if err != nil {
-		return nil, fmt.Errorf("search cases: %w", err)
-	}
-	hits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dimos.SearchHit, error) {
-		var h dimos.SearchHit
-		err := r.Scan(&h.Number, &h.Subject, &h.Status, &h.Stage, &h.CategoryCode, &h.SubmittedAt, &h.Rank, &h.Headline)
-		return h, err
+	var hits []dimos.SearchHit
+	err := db.inSearchTx(ctx, func(tx pgx.Tx) error {
+		sql, args, err := db.searchStatement(ctx, tx, q, number, scope, limit)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		hits, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dimos.SearchHit, error) {
+			var h dimos.SearchHit
+			err := r.Scan(&h.Number, &h.Subject, &h.Status, &h.Stage, &h.CategoryCode, &h.SubmittedAt, &h.Rank, &h.Headline)
+			return h, err
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("search cases: %w", err)
@@ -74,127 +86,268 @@ func (db *DB) searchCandidateLimit() int {
 }
 
 // searchCandidates returns the ids of the newest matching cases in scope, at most
-// searchCandidateLimit of them, newest first.
+// searchCandidateLimit of them, newest first: the candidates SearchCases ranks.
 func (db *DB) searchCandidates(ctx context.Context, q string, scope dimos.SearchScope) ([]int64, error) {
+	var ids []int64
+	err := db.inSearchTx(ctx, func(tx pgx.Tx) error {
+		args := searchArgs{pgx.QueryExecModeCacheStatement}
+		windows, err := db.searchWindows(ctx, tx, q, scope, &args)
+		if err != nil || windows == "" {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT id FROM ("+windows+") w", args...)
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
+	return ids, err
+}
+
+// searchStatement is the statement of SearchCases and its arguments: searchSQL
+// with the windows of candidates of searchWindows, or none when there can be none.
+// It is prepared once per connection and text (the number of windows and the scope
+// change the text): every window is a block of the index whatever the words, so one
+// plan serves all, and planning seven windows each time cost 1–1.5 ms at 1M.
+func (db *DB) searchStatement(ctx context.Context, tx pgx.Tx, q, number string, scope dimos.SearchScope, limit int) (string, []any, error) {
+	args := searchArgs{pgx.QueryExecModeCacheStatement, q, number, scope.All, scope.ServiceID, scope.EmployeeID, limit, headlineOptions}
+	windows, err := db.searchWindows(ctx, tx, q, scope, &args)
+	if err != nil {
+		return "", nil, err
+	}
+	if windows == "" {
+		windows = `SELECT NULL::bigint AS id, NULL::text AS number, NULL::timestamptz AS submitted_at, NULL::tsvector AS search WHERE false`
+	}
+	return fmt.Sprintf(searchSQL, windows), args, nil
+}
+
+// searchArgs are the arguments of a statement, the first of them its pgx.QueryExecMode.
+type searchArgs []any
+
+// add appends v and returns its placeholder.
+func (a *searchArgs) add(v any) string {
+	*a = append(*a, v)
+	return fmt.Sprintf("$%d", len(*a)-1)
+}
+
+// inSearchTx runs f in a read-only transaction without JIT compilation. The windows
+// query is costed as if it ran every window (145,951 at 1M, above jit_above_cost),
+// while it stops at the first that fills its LIMIT: compiling it took 32 ms of a
+// query that ran in 5.
+func (db *DB) inSearchTx(ctx context.Context, f func(pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+			return err
+		}
+		return f(tx)
+	})
+}
+
+// searchWindows returns the query of the candidates of q in scope (their id, number,
+// submitted_at and search), its arguments appended to args, or no query when there
+// can be none (no case, or q of stop words only).
+//
+// The query is one UNION ALL of windows of ids, newest first, blocks of ids twice as
+// wide every second window (the first at least searchFirstWindow candidates wide),
+// each its newest matching cases in scope, under one LIMIT: PostgreSQL runs the
+// windows in turn and stops at the one that fills the LIMIT, so a common word reads
+// a window or two and a rare one all of them, in one round trip.
+//
+// Each window asks cases_search_keys_idx for its block's lexeme and, as a second
+// condition, for the words: GIN leapfrogs between the two conditions, skipping
+// through each list to the other's next item, so a window costs about its matches,
+// whatever the words' count in the archive. (A window of the primary key AND'ed with
+// a bitmap of the words cost every match of the words in the table, 21 ms for
+// λακκούβα at 1M, in each window; the block AND'ed into the words' tsquery still
+// walked the rarer list whole, 2.7 ms against 1.4 for a window of φανάρι Κουνδούρου.)
+// A scope of a service asks for its own lexemes of the words
+// ('§s<service>§<lexeme>'), whose lists hold only that service's cases: a word common
+// in other services and rare in this one is a short list, not the intersection of two
+// long ones (searchIndexQuery).
+//
+// Windows are ordered by id + 0, not id: walking the primary key backwards testing
+// every row would read the whole table for a word rare in the scope.
+func (db *DB) searchWindows(ctx context.Context, tx pgx.Tx, q string, scope dimos.SearchScope, args *searchArgs) (string, error) {
+	var newest int64
+	var tsq, tree string
+	err := tx.QueryRow(ctx, `SELECT coalesce((SELECT max(id) FROM cases), 0), q::text, querytree(q)
+		FROM websearch_to_tsquery('greek', $1) q`, q).Scan(&newest, &tsq, &tree)
+	if err != nil || newest == 0 || tsq == "" {
+		return "", err
+	}
 	want := db.searchCandidateLimit()
-	var newest *int64
-	if err := db.Pool.QueryRow(ctx, `SELECT max(id) FROM cases`).Scan(&newest); err != nil || newest == nil {
-		return nil, err
+	index, phrase := searchIndexQuery(tsq, tree, scope)
+	arg := args.add
+	// What the index cannot tell is tested on the row: the scope (a negation alone
+	// matches the cases of other services too), and a phrase (searchIndexQuery).
+	filter := ""
+	if !scope.All {
+		filter += fmt.Sprintf(" AND (c.service_id = %s OR c.assignee_id = %s)", arg(scope.ServiceID), arg(scope.EmployeeID))
 	}
-	ids := make([]int64, 0, want)
-	hi := *newest + 1 // the window is lo < id < hi
-	width := int64(want * searchFirstWindow)
-	for len(ids) < want && hi > 1 {
-		lo := max(hi-width, 0)
-		sql, args := searchWindow(q, scope, lo, hi, want-len(ids))
-		rows, err := db.Pool.Query(ctx, sql, args...)
-		if err != nil {
-			return nil, err
-		}
-		found, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, found...)
-		hi, width = lo+1, width*searchWindowGrowth
-		if !scope.All && restIsSparse(len(ids), *newest+1-hi, hi, want) {
-			width = hi // the next window is the rest, down to the oldest case
-		}
+	if phrase {
+		filter += fmt.Sprintf(" AND c.search @@ websearch_to_tsquery('greek', %s)", arg(q))
 	}
-	return ids, nil
+	limit, keys := arg(want), ""
+	if index != "" { // a phrase of negations alone asks the index nothing
+		keys = arg(index)
+	}
+	var windows []string
+	window := func(match string, lo, hi int64) {
+		windows = append(windows, fmt.Sprintf(`(SELECT c.id, c.number, c.submitted_at, c.search FROM cases c
+			WHERE %s AND c.id + 0 >= %s AND c.id + 0 < %s%s
+			ORDER BY c.id + 0 DESC LIMIT %s)`, match, arg(lo), arg(hi), filter, limit))
+	}
+	block := searchMinBlock
+	for block < searchMaxBlock && int64(1)<<block < int64(want*searchFirstWindow) {
+		block++
+	}
+	// The first window is the block that holds the newest case; each next one the
+	// block of ids just below, of the size of the step (two steps a size) or smaller
+	// where the ids below are not aligned to it, so the windows never overlap and a
+	// match is read once. Two windows a size, not one: the window that fills the LIMIT
+	// reads all its matches, so the finer the last steps, the fewer rows read for
+	// nothing (φανάρι Κουνδούρου read 806 rows in its last window to keep 246).
+	hi := newest + 1 // each window is lo <= id < hi
+	for step := 0; hi > 0 && block <= searchMaxBlock; step++ {
+		k, n := block, (hi-1)>>block
+		if step%2 == 1 {
+			block++
+		}
+		if step > 0 {
+			k = min(k, bits.TrailingZeros64(uint64(hi)))
+			n = hi>>k - 1
+		}
+		match := fmt.Sprintf("case_search_keys(c.search, c.id, c.service_id, c.assignee_id) @@ %s::tsquery",
+			arg(fmt.Sprintf("'§b%d_%d'", k, n)))
+		if index != "" {
+			match += fmt.Sprintf(" AND case_search_keys(c.search, c.id, c.service_id, c.assignee_id) @@ %s::tsquery", keys)
+		}
+		window(match, n<<k, hi)
+		hi = n << k
+	}
+	if hi > 0 {
+		match := "true" // nothing to ask the index: every case below hi is read
+		if index != "" {
+			match = fmt.Sprintf("case_search_keys(c.search, c.id, c.service_id, c.assignee_id) @@ %s::tsquery", keys)
+		}
+		window(match, 0, hi)
+	}
+	return "SELECT * FROM (" + strings.Join(windows, "\n\t\tUNION ALL ") + ") w LIMIT " + limit, nil
 }
 
-// restIsSparse tells whether the ids below hi are expected to hold at most want
-// matching cases, judging by the found ones among the seen newer ids (one more
-// than found, so that none found is not read as none there). A scoped window
-// that reaches the oldest case is read without a primary key bound (see
-// searchScopedWindowSQL), so it costs the rows of its matches, not its width: the
-// rest in one window is cheaper than windows of 512,000 ids at 1M, each a bitmap of
-// that many keys (139 ms cold) to keep a few hundred cases.
-func restIsSparse(found int, seen, hi int64, want int) bool {
-	return seen > 0 && int64(found+1)*hi <= int64(want)*seen
-}
-
-// searchWindow is the query of the newest matching cases in scope with lo < id < hi,
-// at most limit of them, and its arguments. It is planned for these values each time
-// (no generic plan): a narrow window of a common word and a wide window of a rare
-// one want different plans.
-func searchWindow(q string, scope dimos.SearchScope, lo, hi int64, limit int) (string, []any) {
+// searchIndexQuery is the query of cases_search_keys_idx (migration 0020) for the
+// tsquery tsq (as PostgreSQL prints it, with querytree its part an index can answer)
+// in scope, and whether the rows must be tested against tsq itself.
+//
+// The lexemes the index adds carry no positions, so a phrase ('a' <-> 'b') cannot be
+// asked of them: for a phrase query the index is asked for its querytree (the words
+// that must be there, without the negations) with each phrase as an AND, and each
+// row found is tested against the case's own vector. Any other query is answered by
+// the index exactly.
+//
+// A scope of a service asks for the words prefixed '§s<service>§', the service's own
+// lexemes of them; a case of another service has none of those, so a negation alone
+// would match it: then '§s<service>' is AND'ed in. A scope of an assignee asks for
+// the words AND '§a<employee>'. The index query of a phrase made of negations only is
+// empty (every case, or every case in scope).
+func searchIndexQuery(tsq, tree string, scope dimos.SearchScope) (index string, phrase bool) {
+	base := tsq
+	if phrase = strings.Contains(rewriteTSQuery(tsq, nil, false), "<"); phrase {
+		base = ""
+		if tree != "T" {
+			base = rewriteTSQuery(tree, nil, true)
+		}
+	}
 	if scope.All {
-		return searchWindowSQL, []any{pgx.QueryExecModeExec, q, lo, hi, scope.All, scope.ServiceID, scope.EmployeeID, limit}
+		return base, phrase
 	}
-	sql := searchScopedWindowSQL
-	if lo == 0 {
-		sql = strings.Replace(sql, "c.id > $2 AND c.id < $3", "$2 = 0 AND c.id + 0 < $3", 1)
+	and := func(q, lexeme string) string {
+		if q == "" {
+			return lexeme
+		}
+		return "(" + q + ") & " + lexeme
 	}
-	return sql, []any{pgx.QueryExecModeExec, q, lo, hi, limit, scopeLexemes(scope), scope.ServiceID, scope.EmployeeID}
-}
-
-// searchWindowSQL finds the newest matching cases in scope within a window of ids;
-// the search of every case uses it, a scoped one searchScopedWindowSQL.
-// It orders by id + 0, not id, so that the planner cannot walk the primary key
-// backwards testing every row of the window: that plan, chosen when it expects the
-// LIMIT to fill early, read all million rows (1.9 s) for a word common elsewhere but
-// rare in a director's service; through the text index it reads only the matches.
-const searchWindowSQL = `
-		SELECT c.id FROM cases c
-		WHERE c.search @@ websearch_to_tsquery('greek', $1) AND c.id > $2 AND c.id < $3
-		  AND ($4 OR c.service_id = $5 OR c.assignee_id = $6)
-		ORDER BY c.id + 0 DESC
-		LIMIT $7`
-
-// searchScopedWindowSQL is searchWindowSQL for a scope of one service and/or one
-// assignee. It asks cases_search_scope_idx (migration 0017) for the words AND the
-// scope's lexemes ($5, from scopeLexemes), so the index returns only the cases in
-// scope and no other case's row is read; with cases_search_idx a word common in other
-// services had every one of its matches read (37,144 rows at 1M for 372 kept). The
-// expression must stay the index's, word for word. numnode guards a query of stop
-// words only: its empty tsquery AND the scope would be the scope alone, every case
-// of the service, where the plain search finds nothing. The last line is the scope
-// itself; the index already implies it. The window that reaches the oldest case
-// bounds c.id + 0, not c.id: the index returns only the cases in scope, and a bitmap
-// of the primary key below hi would cost more than reading them (searchWindow).
-const searchScopedWindowSQL = `
-		SELECT c.id FROM cases c
-		WHERE (c.search || array_to_tsvector(array_remove(ARRAY['§s' || c.service_id, '§a' || c.assignee_id], NULL)))
-				@@ (websearch_to_tsquery('greek', $1) && $5::tsquery)
-		  AND numnode(websearch_to_tsquery('greek', $1)) > 0
-		  AND c.id > $2 AND c.id < $3
-		  AND (c.service_id = $6 OR c.assignee_id = $7)
-		ORDER BY c.id + 0 DESC
-		LIMIT $4`
-
-// scopeLexemes is the tsquery of a scope's lexemes in cases_search_scope_idx: the
-// service's, the assignee's or either. It must not be called for scope.All or an
-// empty scope (SearchCases returns before).
-func scopeLexemes(scope dimos.SearchScope) string {
-	var terms []string
+	var parts []string
 	if scope.ServiceID != 0 {
-		terms = append(terms, fmt.Sprintf("'§s%d'", scope.ServiceID))
+		prefix := fmt.Sprintf("§s%d§", scope.ServiceID)
+		own := rewriteTSQuery(base, func(lexeme string) string { return prefix + lexeme }, false)
+		if own == "" || tree == "T" {
+			own = and(own, fmt.Sprintf("'§s%d'", scope.ServiceID))
+		}
+		parts = append(parts, "("+own+")")
 	}
 	if scope.EmployeeID != 0 {
-		terms = append(terms, fmt.Sprintf("'§a%d'", scope.EmployeeID))
+		parts = append(parts, "("+and(base, fmt.Sprintf("'§a%d'", scope.EmployeeID))+")")
 	}
-	return strings.Join(terms, " | ")
+	return strings.Join(parts, " | "), phrase
 }
 
-// searchSQL ranks the candidates ($8) and the case whose number q names, and
-// headlines the best of them; benchmarks explain it.
+// rewriteTSQuery rewrites the text of a tsquery as PostgreSQL prints it: each quoted
+// lexeme through lexeme (still escaped as printed: quotes and backslashes doubled),
+// and with andPhrase each phrase operator (<->, <N>) as &. Without andPhrase and
+// lexeme it returns q with every lexeme emptied, which shows its operators.
+func rewriteTSQuery(q string, lexeme func(string) string, andPhrase bool) string {
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '\'':
+			j := i + 1
+			for ; j < len(q); j++ {
+				if q[j] == '\\' {
+					j++
+				} else if q[j] == '\'' {
+					if j+1 < len(q) && q[j+1] == '\'' {
+						j++
+					} else {
+						break
+					}
+				}
+			}
+			text := q[i+1 : min(j, len(q))]
+			if lexeme != nil {
+				text = lexeme(text)
+			} else if !andPhrase {
+				text = ""
+			}
+			b.WriteString("'" + text + "'")
+			i = j
+		case c == '<' && andPhrase:
+			for i < len(q) && q[i] != '>' {
+				i++
+			}
+			b.WriteString("&")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// searchSQL ranks the candidates (the windows query of searchWindows, in place of
+// %s) and the case whose number q names, and headlines the best of them; benchmarks
+// explain it. The windows read each candidate's row, so the ranking takes number,
+// submitted_at and search from them rather than reading the rows again by id.
 const searchSQL = `
 		WITH query AS (SELECT websearch_to_tsquery('greek', $1) AS tsq),
+		candidates AS (%s),
 		found AS (
-			SELECT c.id, c.number, c.subject, c.status, c.stage, c.category_code, c.submitted_at, c.body,
-				c.number = $2 AS exact, ts_rank(c.search, query.tsq)::float8 AS rank
-			FROM cases c, query
-			WHERE (c.number = $2 OR c.id = ANY ($8::bigint[]))
-			  AND ($3 OR c.service_id = $4 OR c.assignee_id = $5)
-			ORDER BY exact DESC, rank DESC, c.submitted_at DESC, c.id DESC
+			SELECT f.id, f.exact, f.rank, f.submitted_at FROM (
+				SELECT c.id, c.number = $2 AS exact, ts_rank(c.search, query.tsq)::float8 AS rank, c.submitted_at
+				FROM candidates c, query
+				UNION ALL
+				SELECT c.id, true, ts_rank(c.search, query.tsq)::float8, c.submitted_at
+				FROM cases c, query
+				WHERE c.number = $2 AND ($3 OR c.service_id = $4 OR c.assignee_id = $5)
+				  AND c.id NOT IN (SELECT id FROM candidates)
+			) f
+			ORDER BY f.exact DESC, f.rank DESC, f.submitted_at DESC, f.id DESC
 			LIMIT $6
 		)
-		SELECT f.number, f.subject, f.status, f.stage, f.category_code, f.submitted_at, f.rank,
-			ts_headline('greek', concat_ws(' · ', f.subject, f.body,
+		SELECT c.number, c.subject, c.status, c.stage, c.category_code, c.submitted_at, f.rank,
+			ts_headline('greek', concat_ws(' · ', c.subject, c.body,
 				(SELECT string_agg(e.body, ' · ' ORDER BY e.id) FROM case_events e
-				  WHERE e.case_id = f.id AND e.type IN ('comment', 'citizen_comment') AND e.body <> '')),
+				  WHERE e.case_id = c.id AND e.type IN ('comment', 'citizen_comment') AND e.body <> '')),
 				query.tsq, $7)
-		FROM found f, query
+		FROM found f JOIN cases c ON c.id = f.id, query
 		ORDER BY f.exact DESC, f.rank DESC, f.submitted_at DESC, f.id DESC`

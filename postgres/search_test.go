@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"dimos"
 	"dimos/postgres"
 	"dimos/postgres/pgtest"
@@ -237,4 +239,168 @@ func TestSearchCandidates(t *testing.T) {
 			t.Errorf("number of an old case: got %v, want %s first", got, oldest.Number)
 		}
 	})
+}
+
+// TestSearchIndexQuery: the query asked of cases_search_keys_idx for each scope, and
+// a phrase asked as its words AND'ed (the index's added lexemes have no positions).
+func TestSearchIndexQuery(t *testing.T) {
+	all, svc := dimos.SearchScope{All: true}, dimos.SearchScope{ServiceID: 3}
+	both := dimos.SearchScope{ServiceID: 3, EmployeeID: 7}
+	for _, c := range []struct {
+		tsq, tree string
+		scope     dimos.SearchScope
+		index     string
+		phrase    bool
+	}{
+		{"'καδ' & !'ανακυκλωσ'", "'καδ'", all, "'καδ' & !'ανακυκλωσ'", false},
+		{"'καδ' & !'ανακυκλωσ'", "'καδ'", svc, "('§s3§καδ' & !'§s3§ανακυκλωσ')", false},
+		{"'καδ' & !'ανακυκλωσ'", "'καδ'", both,
+			"('§s3§καδ' & !'§s3§ανακυκλωσ') | (('καδ' & !'ανακυκλωσ') & '§a7')", false},
+		{"'a' | 'b'", "'a' | 'b'", dimos.SearchScope{EmployeeID: 7}, "(('a' | 'b') & '§a7')", false},
+		// A negation alone matches every case without the word, in any service.
+		{"!'καδ'", "T", svc, "((!'§s3§καδ') & '§s3')", false},
+		// Quotes and backslashes stay escaped as PostgreSQL printed them.
+		{`'o''b\\c' & 'd'`, `'o''b\\c' & 'd'`, svc, `('§s3§o''b\\c' & '§s3§d')`, false},
+		// A phrase: its words AND'ed, its negated phrases left to the row.
+		{"'φαναρ' <-> 'κουνδουρ' & !( 'x' <2> 'y' )", "'φαναρ' <-> 'κουνδουρ'", all, "'φαναρ' & 'κουνδουρ'", true},
+		{"'φαναρ' <-> 'κουνδουρ'", "'φαναρ' <-> 'κουνδουρ'", svc, "('§s3§φαναρ' & '§s3§κουνδουρ')", true},
+		{"!( 'x' <-> 'y' )", "T", all, "", true},
+		{"!( 'x' <-> 'y' )", "T", svc, "('§s3')", true},
+		// A '<' inside a lexeme is no phrase.
+		{"'a<b'", "'a<b'", all, "'a<b'", false},
+	} {
+		index, phrase := postgres.SearchIndexQuery(c.tsq, c.tree, c.scope)
+		if index != c.index || phrase != c.phrase {
+			t.Errorf("%s (tree %s) in %+v: got %q, phrase %v; want %q, phrase %v", c.tsq, c.tree, c.scope, index, phrase, c.index, c.phrase)
+		}
+	}
+}
+
+// TestSearchWindows: whatever the number of candidates (so whatever windows of ids
+// it walks) and the scope, the candidates are exactly the newest matching cases in
+// scope, newest first, as the plain query of every case finds them; among them the
+// words common in one service and rare in another, phrases, negations and stop words.
+func TestSearchWindows(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	if _, err := db.SeedCases(ctx, postgres.BulkOptions{Cases: 3000, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	var tech, clean, clerk int64
+	err := db.Pool.QueryRow(ctx, `SELECT (SELECT id FROM services WHERE code = 'tech'), (SELECT id FROM services WHERE code = 'clean'),
+		(SELECT assignee_id FROM cases WHERE service_id = (SELECT id FROM services WHERE code = 'clean')
+		 GROUP BY 1 ORDER BY count(*) DESC LIMIT 1)`).Scan(&tech, &clean, &clerk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Make κάδος, common in cleaning, rare in the technical service (a few, spread
+	// from the oldest case to the newest), so that its windows widen to the oldest.
+	if _, err := db.Pool.Exec(ctx, `UPDATE cases SET service_id = $1 WHERE id IN
+		(SELECT id FROM cases WHERE search @@ to_tsquery('greek', 'κάδος') AND id % 97 = 0)`, tech); err != nil {
+		t.Fatal(err)
+	}
+	var rare int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM cases WHERE service_id = $1 AND search @@ to_tsquery('greek', 'κάδος')`, tech).Scan(&rare); err != nil || rare == 0 {
+		t.Fatalf("κάδος in the technical service: %d %v", rare, err)
+	}
+	scopes := []dimos.SearchScope{{All: true}, {ServiceID: tech}, {ServiceID: clean}, {EmployeeID: clerk},
+		{ServiceID: tech, EmployeeID: clerk}}
+	queries := []string{"κάδος", "κάδος -ανακύκλωσης", "λακκούβα", "φανάρι Κουνδούρου", `"κάδος ανακύκλωσης"`,
+		`κάδος -"κάδος ανακύκλωσης"`, `-"κάδος ανακύκλωσης"`, "-κάδος", "λακκούβα or κάδος", "και το", "γερανοφόρο", "pothole"}
+	for _, want := range []int{1, 7, 60, 1000} {
+		db.SearchCandidates = want
+		for _, scope := range scopes {
+			for _, q := range queries {
+				got, err := db.SearchCandidateIDs(ctx, q, scope)
+				if err != nil {
+					t.Fatalf("%s in %+v: %v", q, scope, err)
+				}
+				rows, err := db.Pool.Query(ctx, `SELECT id FROM cases
+					WHERE search @@ websearch_to_tsquery('greek', $1) AND ($2 OR service_id = $3 OR assignee_id = $4)
+					ORDER BY id DESC LIMIT $5`, q, scope.All, scope.ServiceID, scope.EmployeeID, want)
+				if err != nil {
+					t.Fatal(err)
+				}
+				expect, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, expect) {
+					t.Errorf("%d candidates of %s in %+v: got %d %v, want %d %v", want, q, scope, len(got), head(got), len(expect), head(expect))
+				}
+			}
+		}
+	}
+	db.SearchCandidates = 0
+	t.Run("RareInScopeFindsExactlyItsCases", func(t *testing.T) {
+		hits, err := db.SearchCases(ctx, "κάδος", dimos.SearchScope{ServiceID: tech}, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.Pool.Query(ctx, `SELECT number FROM cases WHERE service_id = $1 AND search @@ to_tsquery('greek', 'κάδος')`, tech)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, h := range hits {
+			got = append(got, h.Number)
+		}
+		slices.Sort(got)
+		slices.Sort(expect)
+		if !slices.Equal(got, expect) {
+			t.Errorf("κάδος in the technical service: got %v, want %v", got, expect)
+		}
+	})
+}
+
+func head(ids []int64) []int64 { return ids[:min(len(ids), 8)] }
+
+// TestSearchRareInScope: a word in many cases of another service and in two of this
+// one finds exactly those two, newest first, through windows that widen to the oldest.
+func TestSearchRareInScope(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t, true)
+	db.SearchCandidates = 3
+	var svcA, svcB int64
+	if err := db.Pool.QueryRow(ctx, `SELECT min(id), max(id) FROM services`).Scan(&svcA, &svcB); err != nil || svcA == svcB {
+		t.Fatalf("need two services: %d %d %v", svcA, svcB, err)
+	}
+	file := func(subject string, svc int64) *dimos.Case {
+		t.Helper()
+		c := newCase("potholes")
+		c.Subject, c.Text = subject, "Στη γωνία της πλατείας."
+		if err := db.SubmitCase(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Pool.Exec(ctx, `UPDATE cases SET service_id = $2 WHERE id = $1`, c.ID, svc); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	old := file("Γεμάτος κάδος", svcA)
+	for range 30 {
+		file("Γεμάτος κάδος", svcB)
+	}
+	recent := file("Γεμάτος κάδος", svcA)
+	for range 30 {
+		file("Γεμάτος κάδος", svcB)
+	}
+	hits, err := db.SearchCases(ctx, "κάδος", dimos.SearchScope{ServiceID: svcA}, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range hits {
+		got = append(got, h.Number)
+	}
+	if want := []string{recent.Number, old.Number}; !slices.Equal(got, want) {
+		t.Errorf("κάδος in service %d: got %v, want %v", svcA, got, want)
+	}
+	if hits, err := db.SearchCases(ctx, "κάδος", dimos.SearchScope{All: true}, 50); err != nil || len(hits) != 3 {
+		t.Errorf("κάδος in every service, 3 candidates: %d hits, %v", len(hits), err)
+	}
 }
