@@ -23,12 +23,19 @@ func (c *cluster) firstRouted() (inFlight int) {
 		cs, err := c.db.CaseByNumber(ctx, cases[0].number)
 		return err == nil && cs.Stage != dimos.StageReceived
 	})
-	for _, a := range cases {
-		if cs, err := c.db.CaseByNumber(ctx, a.number); err == nil && cs.Stage != holderStage(a.kind) {
-			inFlight++
+	return c.inFlight()
+}
+
+// inFlight counts the accepted cases that have not yet reached the stage in which
+// they wait for staff.
+func (c *cluster) inFlight() (n int) {
+	c.t.Helper()
+	for _, a := range c.accepted() {
+		if cs, err := c.db.CaseByNumber(context.Background(), a.number); err == nil && cs.Stage != holderStage(a.kind) {
+			n++
 		}
 	}
-	return inFlight
+	return n
 }
 
 // firstStarted waits until the first accepted case has its workflow, so that a fault
@@ -42,12 +49,7 @@ func (c *cluster) firstStarted() (inFlight int) {
 		cs, err := c.db.CaseByNumber(ctx, cases[0].number)
 		return err == nil && !cs.WorkflowStartedAt.IsZero()
 	})
-	for _, a := range cases {
-		if cs, err := c.db.CaseByNumber(ctx, a.number); err == nil && cs.Stage != holderStage(a.kind) {
-			inFlight++
-		}
-	}
-	return inFlight
+	return c.inFlight()
 }
 
 // TestWorkerKilled: the worker dies (kill -9) with cases in flight; cases keep being
@@ -55,15 +57,26 @@ func (c *cluster) firstStarted() (inFlight int) {
 func TestWorkerKilled(t *testing.T) {
 	start := time.Now()
 	c := startCluster(t, pgtest.NewURL(t), ports)
+	// The registry answers after 4 s, and registers even when its caller has gone:
+	// the worker dies in the middle of a registration, which the next worker must
+	// repeat without a second protocol number. (Cases now reach staff within
+	// milliseconds of their start, so without it the kill could find nothing under way.)
+	c.setRegistryMode(`{"mode":"slow","delay":"4s"}`)
 	for i := range 6 {
 		c.submitComplaint(i)
 	}
 	for i := range 3 {
 		c.fileCertificate(i)
 	}
-	inFlight := c.firstRouted()
+	c.firstRouted()
+	eventually(t, time.Minute, "a registration under way", func() bool { return c.registryState().Attempts > 0 })
+	inFlight := c.inFlight()
 	c.killWorker()
 	t.Logf("worker killed with %d of %d cases in flight", inFlight, len(c.accepted()))
+	if inFlight == 0 {
+		t.Fatal("the worker was killed with no case in flight: the scenario tested nothing")
+	}
+	c.setRegistry("ok")
 	for i := 6; i < 9; i++ {
 		c.submitComplaint(i)
 	}

@@ -523,9 +523,15 @@ func (c *cluster) registryState() registryState {
 // setRegistry switches the protocol simulator process to a mode (ok, fail, …).
 func (c *cluster) setRegistry(mode string) {
 	c.t.Helper()
-	code, raw, err := post(c.registry+"/control", protocolToken, []byte(`{"mode":"`+mode+`"}`))
+	c.setRegistryMode(`{"mode":"` + mode + `"}`)
+}
+
+// setRegistryMode posts a whole mode to the protocol simulator, e.g. with a delay.
+func (c *cluster) setRegistryMode(body string) {
+	c.t.Helper()
+	code, raw, err := post(c.registry+"/control", protocolToken, []byte(body))
 	if err != nil || code != http.StatusOK {
-		c.t.Fatalf("protocol simulator mode %s: %d %v %s", mode, code, err, raw)
+		c.t.Fatalf("protocol simulator mode %s: %d %v %s", body, code, err, raw)
 	}
 }
 

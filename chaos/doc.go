@@ -82,8 +82,10 @@
 //
 // # The scenarios
 //
-// TestWorkerKilled: 6 complaints and 3 applications; once the first case has left
-// intake, the worker is killed (SIGKILL) with the others in flight; 3 complaints and 1
+// TestWorkerKilled: 6 complaints and 3 applications, the protocol registry answering
+// after 4 s (and registering even when its caller has gone); once the first case has
+// left intake and a registration is under way, the worker is killed (SIGKILL) in the
+// middle of it, and the test fails if no case was in flight; 3 complaints and 1
 // application are accepted while it is dead; after 2 s a new worker starts. Activities
 // the dead worker held time out and are retried by the new one; their writes are keyed
 // (case and stage sequence, notification key and channel, case number at the
