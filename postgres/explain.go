@@ -42,21 +42,11 @@ func (db *DB) Explain(ctx context.Context, sql string, args ...any) (string, err
 func (db *DB) ExplainSearchCases(ctx context.Context, q string, scope dimos.SearchScope, limit int) (string, error) {
 	q = strings.TrimSpace(q)
 	number, _ := dimos.ParseCaseNumber(q)
-	var plan string
-	err := db.inSearchTx(ctx, func(tx pgx.Tx) error {
-		sql, args, err := db.searchStatement(ctx, tx, q, number, scope, limit)
-		if err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
-		if err != nil {
-			return err
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		plan = strings.Join(lines, "\n")
-		return err
-	})
-	return plan, err
+	sql, args, err := db.searchStatement(ctx, q, number, scope, limit)
+	if err != nil {
+		return "", err
+	}
+	return db.Explain(ctx, sql, args...)
 }
 
 // ExplainInboxPage is Explain of the query InboxPage runs for q.

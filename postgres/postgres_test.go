@@ -662,3 +662,22 @@ func TestAuditSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenTurnsJITOff: every connection runs without JIT compilation unless the URL
+// asks for it (see Open).
+func TestOpenTurnsJITOff(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewURL(t)
+	for _, c := range []struct{ url, want string }{{dsn, "off"}, {dsn + "&jit=on", "on"}} {
+		db, err := postgres.Open(ctx, c.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var jit string
+		err = db.Pool.QueryRow(ctx, `SHOW jit`).Scan(&jit)
+		db.Close()
+		if err != nil || jit != c.want {
+			t.Errorf("%s: jit %q, %v; want %q", c.url, jit, err, c.want)
+		}
+	}
+}

@@ -55,22 +55,18 @@ func (db *DB) SearchCases(ctx context.Context, q string, scope dimos.SearchScope
 		return nil, nil
 	}
 	number, _ := dimos.ParseCaseNumber(q)
-	var hits []dimos.SearchHit
-	err := db.inSearchTx(ctx, func(tx pgx.Tx) error {
-		sql, args, err := db.searchStatement(ctx, tx, q, number, scope, limit)
-		if err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		hits, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dimos.SearchHit, error) {
-			var h dimos.SearchHit
-			err := r.Scan(&h.Number, &h.Subject, &h.Status, &h.Stage, &h.CategoryCode, &h.SubmittedAt, &h.Rank, &h.Headline)
-			return h, err
-		})
-		return err
+	sql, args, err := db.searchStatement(ctx, q, number, scope, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search cases: %w", err)
+	}
+	rows, err := db.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search cases: %w", err)
+	}
+	hits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dimos.SearchHit, error) {
+		var h dimos.SearchHit
+		err := r.Scan(&h.Number, &h.Subject, &h.Status, &h.Stage, &h.CategoryCode, &h.SubmittedAt, &h.Rank, &h.Headline)
+		return h, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("search cases: %w", err)
@@ -88,21 +84,16 @@ func (db *DB) searchCandidateLimit() int {
 // searchCandidates returns the ids of the newest matching cases in scope, at most
 // searchCandidateLimit of them, newest first: the candidates SearchCases ranks.
 func (db *DB) searchCandidates(ctx context.Context, q string, scope dimos.SearchScope) ([]int64, error) {
-	var ids []int64
-	err := db.inSearchTx(ctx, func(tx pgx.Tx) error {
-		args := searchArgs{pgx.QueryExecModeCacheStatement}
-		windows, err := db.searchWindows(ctx, tx, q, scope, &args)
-		if err != nil || windows == "" {
-			return err
-		}
-		rows, err := tx.Query(ctx, "SELECT id FROM ("+windows+") w", args...)
-		if err != nil {
-			return err
-		}
-		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-		return err
-	})
-	return ids, err
+	args := searchArgs{pgx.QueryExecModeCacheStatement}
+	windows, err := db.searchWindows(ctx, q, scope, &args)
+	if err != nil || windows == "" {
+		return nil, err
+	}
+	rows, err := db.Pool.Query(ctx, "SELECT id FROM ("+windows+") w", args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // searchStatement is the statement of SearchCases and its arguments: searchSQL
@@ -110,9 +101,9 @@ func (db *DB) searchCandidates(ctx context.Context, q string, scope dimos.Search
 // It is prepared once per connection and text (the number of windows and the scope
 // change the text): every window is a block of the index whatever the words, so one
 // plan serves all, and planning seven windows each time cost 1–1.5 ms at 1M.
-func (db *DB) searchStatement(ctx context.Context, tx pgx.Tx, q, number string, scope dimos.SearchScope, limit int) (string, []any, error) {
+func (db *DB) searchStatement(ctx context.Context, q, number string, scope dimos.SearchScope, limit int) (string, []any, error) {
 	args := searchArgs{pgx.QueryExecModeCacheStatement, q, number, scope.All, scope.ServiceID, scope.EmployeeID, limit, headlineOptions}
-	windows, err := db.searchWindows(ctx, tx, q, scope, &args)
+	windows, err := db.searchWindows(ctx, q, scope, &args)
 	if err != nil {
 		return "", nil, err
 	}
@@ -129,19 +120,6 @@ type searchArgs []any
 func (a *searchArgs) add(v any) string {
 	*a = append(*a, v)
 	return fmt.Sprintf("$%d", len(*a)-1)
-}
-
-// inSearchTx runs f in a read-only transaction without JIT compilation. The windows
-// query is costed as if it ran every window (145,951 at 1M, above jit_above_cost),
-// while it stops at the first that fills its LIMIT: compiling it took 32 ms of a
-// query that ran in 5.
-func (db *DB) inSearchTx(ctx context.Context, f func(pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
-			return err
-		}
-		return f(tx)
-	})
 }
 
 // searchWindows returns the query of the candidates of q in scope (their id, number,
@@ -168,10 +146,10 @@ func (db *DB) inSearchTx(ctx context.Context, f func(pgx.Tx) error) error {
 //
 // Windows are ordered by id + 0, not id: walking the primary key backwards testing
 // every row would read the whole table for a word rare in the scope.
-func (db *DB) searchWindows(ctx context.Context, tx pgx.Tx, q string, scope dimos.SearchScope, args *searchArgs) (string, error) {
+func (db *DB) searchWindows(ctx context.Context, q string, scope dimos.SearchScope, args *searchArgs) (string, error) {
 	var newest int64
 	var tsq, tree string
-	err := tx.QueryRow(ctx, `SELECT coalesce((SELECT max(id) FROM cases), 0), q::text, querytree(q)
+	err := db.Pool.QueryRow(ctx, `SELECT coalesce((SELECT max(id) FROM cases), 0), q::text, querytree(q)
 		FROM websearch_to_tsquery('greek', $1) q`, q).Scan(&newest, &tsq, &tree)
 	if err != nil || newest == 0 || tsq == "" {
 		return "", err
