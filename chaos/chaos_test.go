@@ -13,18 +13,20 @@ import (
 	"dimos/postgres/pgtest"
 )
 
-// firstRouted waits until the first accepted case has left intake, so that a fault
-// that follows finds the others in flight; it reports how many were still moving.
-func (c *cluster) firstRouted() (inFlight int) {
+// firstReaches waits until the first accepted case has reached what (checked by
+// reached), so that a fault that follows finds the cases early in their paths (under
+// a light load they reach staff within a second of being routed).
+func (c *cluster) firstReaches(what string, reached func(*dimos.Case) bool) {
 	c.t.Helper()
-	ctx := context.Background()
-	cases := c.accepted()
-	eventually(c.t, time.Minute, cases[0].number+" routed", func() bool {
-		cs, err := c.db.CaseByNumber(ctx, cases[0].number)
-		return err == nil && cs.Stage != dimos.StageReceived
+	first := c.accepted()[0].number
+	eventually(c.t, time.Minute, first+" "+what, func() bool {
+		cs, err := c.db.CaseByNumber(context.Background(), first)
+		return err == nil && reached(cs)
 	})
-	return c.inFlight()
 }
+
+func routed(cs *dimos.Case) bool  { return cs.Stage != dimos.StageReceived }
+func started(cs *dimos.Case) bool { return !cs.WorkflowStartedAt.IsZero() }
 
 // inFlight counts the accepted cases that have not yet reached the stage in which
 // they wait for staff.
@@ -36,20 +38,6 @@ func (c *cluster) inFlight() (n int) {
 		}
 	}
 	return n
-}
-
-// firstStarted waits until the first accepted case has its workflow, so that a fault
-// that follows finds the cases early in their paths (under a light load they reach
-// staff within a second of being routed); it reports how many were still moving.
-func (c *cluster) firstStarted() (inFlight int) {
-	c.t.Helper()
-	ctx := context.Background()
-	cases := c.accepted()
-	eventually(c.t, time.Minute, cases[0].number+" started", func() bool {
-		cs, err := c.db.CaseByNumber(ctx, cases[0].number)
-		return err == nil && !cs.WorkflowStartedAt.IsZero()
-	})
-	return c.inFlight()
 }
 
 // TestWorkerKilled: the worker dies (kill -9) with cases in flight; cases keep being
@@ -68,7 +56,7 @@ func TestWorkerKilled(t *testing.T) {
 	for i := range 3 {
 		c.fileCertificate(i)
 	}
-	c.firstRouted()
+	c.firstReaches("routed", routed)
 	eventually(t, time.Minute, "a registration under way", func() bool { return c.registryState().Attempts > 0 })
 	inFlight := c.inFlight()
 	c.killWorker()
@@ -98,7 +86,8 @@ func TestTemporalStoppedDuringIntake(t *testing.T) {
 		c.submitComplaint(i)
 	}
 	c.fileCertificate(0)
-	inFlight := c.firstStarted()
+	c.firstReaches("started", started)
+	inFlight := c.inFlight()
 	c.temporal.kill()
 	t.Logf("temporal killed with %d of %d cases in flight", inFlight, len(c.accepted()))
 	for i := 4; i < 10; i++ {
@@ -130,7 +119,8 @@ func TestPostgresRestarted(t *testing.T) {
 	for i := range 2 {
 		c.fileCertificate(i)
 	}
-	inFlight := c.firstStarted()
+	c.firstReaches("started", started)
+	inFlight := c.inFlight()
 	pg.crash()
 	t.Logf("PostgreSQL crashed with %d of %d cases in flight", inFlight, len(c.accepted()))
 	if h := c.health(); h != "unavailable" {

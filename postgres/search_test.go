@@ -14,14 +14,16 @@ import (
 	"dimos/postgres/pgtest"
 )
 
-func TestSearchCases(t *testing.T) {
+// searchDB is a demo database with two services, and file, which files a pothole
+// complaint and gives it to a service.
+func searchDB(t *testing.T) (db *postgres.DB, svcA, svcB int64, file func(subject, text string, svc int64) *dimos.Case) {
+	t.Helper()
 	ctx := context.Background()
-	db := pgtest.New(t, true)
-	var svcA, svcB int64
+	db = pgtest.New(t, true)
 	if err := db.Pool.QueryRow(ctx, `SELECT min(id), max(id) FROM services`).Scan(&svcA, &svcB); err != nil || svcA == svcB {
 		t.Fatalf("need two services: %d %d %v", svcA, svcB, err)
 	}
-	file := func(subject, text string, svc int64) *dimos.Case {
+	file = func(subject, text string, svc int64) *dimos.Case {
 		t.Helper()
 		c := newCase("potholes")
 		c.Subject, c.Text = subject, text
@@ -33,6 +35,12 @@ func TestSearchCases(t *testing.T) {
 		}
 		return c
 	}
+	return db, svcA, svcB, file
+}
+
+func TestSearchCases(t *testing.T) {
+	ctx := context.Background()
+	db, svcA, svcB, file := searchDB(t)
 	lower := file("Ζημιά στον δρόμο", "Υπάρχουν λακκουβες παντού στη Γούρνες.", svcA)
 	upper := file("ΛΑΚΚΟΥΒΕΣ ΣΤΗΝ ΠΛΑΤΕΙΑ", "Επικίνδυνο για τα μηχανάκια.", svcA)
 	bySubject := file("Σπασμένο πεζοδρόμιο", "Δίπλα στο σχολείο.", svcA)
@@ -170,24 +178,8 @@ var _ dimos.CaseSearcher = (*postgres.DB)(nil)
 // (DB.SearchCandidates of them), gathered through ever older, wider windows of ids.
 func TestSearchCandidates(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.New(t, true)
+	db, svcA, svcB, file := searchDB(t)
 	db.SearchCandidates = 2 // the first window is 16 ids, the next 64
-	var svcA, svcB int64
-	if err := db.Pool.QueryRow(ctx, `SELECT min(id), max(id) FROM services`).Scan(&svcA, &svcB); err != nil || svcA == svcB {
-		t.Fatalf("need two services: %d %d %v", svcA, svcB, err)
-	}
-	file := func(subject, text string, svc int64) *dimos.Case {
-		t.Helper()
-		c := newCase("potholes")
-		c.Subject, c.Text = subject, text
-		if err := db.SubmitCase(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Pool.Exec(ctx, `UPDATE cases SET service_id = $2 WHERE id = $1`, c.ID, svc); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
 	// The oldest case matches best (the word in its subject) and alone holds a rare word.
 	oldest := file("Λακκούβα στην Εγνατία", "Ένα γερανοφόρο όχημα την άνοιξε.", svcA)
 	for i := range 40 {
