@@ -29,6 +29,8 @@ type Config struct {
 	Cases       int           // stop after this many lifecycles (0: run for Duration)
 	Duration    time.Duration // stop starting lifecycles after this long
 	// Mix is the share of the cases filed on each channel; they need not sum to 1.
+	// The channels take turns in proportion to it (smooth weighted round robin), so
+	// every run of N cases files them in the same proportions, not by chance.
 	Mix Mix
 	// Staff are the sign-ins of the services, by category code: who routes and who
 	// works a case of that category.
@@ -47,6 +49,47 @@ type Config struct {
 
 // Mix weighs the channels.
 type Mix struct{ Portal, Open311, IVR float64 }
+
+// A channel a case is filed on.
+type channel int
+
+const (
+	onPortal channel = iota
+	onOpen311
+	onPhone
+)
+
+// turns hands out the channels in proportion to a Mix, interleaved: with weights
+// 3:1:1 the sequence is portal, portal, Open311, portal, phone, ... Each channel's
+// credit grows by its weight at every turn; the one with the most credit goes and
+// pays the total back (the smooth weighted round robin nginx balances with).
+type turns struct {
+	mu     sync.Mutex
+	weight [3]float64
+	credit [3]float64
+}
+
+func newTurns(m Mix) *turns {
+	return &turns{weight: [3]float64{m.Portal, m.Open311, m.IVR}}
+}
+
+func (t *turns) next() channel {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	best, total := -1, 0.0
+	for c, w := range t.weight {
+		if w <= 0 {
+			continue
+		}
+		total += w
+		t.credit[c] += w
+		if best < 0 || t.credit[c] > t.credit[best] {
+			best = c
+		}
+	}
+	t.credit[best] -= total
+	return channel(best)
+}
 
 // Team is the staff of a service: the director who assigns, the clerks who work.
 type Team struct {
@@ -81,6 +124,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Mix == (Mix{}) {
 		cfg.Mix = Mix{Portal: 0.6, Open311: 0.2, IVR: 0.2}
 	}
+	if cfg.Mix.Portal < 0 || cfg.Mix.Open311 < 0 || cfg.Mix.IVR < 0 {
+		return nil, errors.New("loadgen: a channel's share cannot be negative")
+	}
 	if len(cfg.Staff) == 0 {
 		return nil, errors.New("loadgen: no categories with staff to work them")
 	}
@@ -95,7 +141,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	cfg.BaseURL = bases[0]
 	rec := NewRecorder()
-	g := &gen{cfg: cfg, rec: rec, categories: sortedKeys(cfg.Staff), bases: bases}
+	g := &gen{cfg: cfg, rec: rec, categories: sortedKeys(cfg.Staff), bases: bases, turns: newTurns(cfg.Mix)}
 	names, err := g.categoryNames(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
@@ -174,6 +220,7 @@ func (r *Result) Print(w io.Writer) {
 type gen struct {
 	cfg        Config
 	rec        *Recorder
+	turns      *turns // which channel the next case is filed on
 	categories []string
 	bases      []string          // the consoles, one per actor in turn
 	recBase    string            // where the phone recordings are served
@@ -269,15 +316,14 @@ func (a *actor) lifecycle(ctx context.Context) error {
 	a.phoneCase = false
 	var number, category string
 	var err error
-	m := a.g.cfg.Mix
-	switch x := a.r.Float64() * (m.Portal + m.Open311 + m.IVR); {
-	case x < m.Portal:
+	switch a.g.turns.next() {
+	case onPortal:
 		category = a.pick(a.g.categories)
 		err = a.timed("portal.submit", func() error { number, err = a.submitPortal(ctx, category); return err })
-	case x < m.Portal+m.Open311:
+	case onOpen311:
 		category = a.pick(a.g.categories)
 		err = a.timed("open311.submit", func() error { number, err = a.submitOpen311(ctx, category); return err })
-	default:
+	case onPhone:
 		category = a.pick(a.g.phoneCategories)
 		a.phoneCase = true
 		err = a.timed("ivr.call", func() error { number, err = a.call(ctx, category); return err })
