@@ -45,3 +45,19 @@ func MigrationCount() (int, error) {
 	files, err := migrationFiles()
 	return len(files), err
 }
+
+// HistogramBuckets decodes a rollup histogram as PostgreSQL sends it in binary, into
+// its counts by bucket.
+func HistogramBuckets(raw []byte) (map[int]int, error) {
+	h, err := decodeHistogram(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]int{}
+	for b, n := range h.addTo(nil) {
+		if n != 0 {
+			out[b] = n
+		}
+	}
+	return out, nil
+}

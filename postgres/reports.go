@@ -461,16 +461,19 @@ type rollupRow struct {
 	days, hours        histogram
 }
 
-// histogram is a rollup histogram as PostgreSQL sends an int[] in binary: a header,
-// then each element as a 4-byte length (-1 for NULL) and a 4-byte count. It is read in
-// place: pgx's generic array decoding, element by element through reflection, was
-// most of a report's time at a million cases.
+// histogram is a rollup histogram as PostgreSQL sends a bigint[] in binary (migration
+// 0021): a header, then each non-empty bucket as a 4-byte length (8) and bucket << 32
+// | count. It is read in place: pgx's generic array decoding, element by element
+// through reflection, was most of a report's time at a million cases.
 type histogram struct {
-	lo    int    // the bucket of the first element
-	elems []byte // the elements as sent
+	elems []byte // the elements as sent, checked by decodeHistogram
 }
 
-// decodeHistogram checks the header of a one-dimensional int4 array (or an empty one).
+// histElem is the size of an element as sent: its length, then the value.
+const histElem = 4 + 8
+
+// decodeHistogram checks a one-dimensional bigint[] of histogram elements (or an
+// empty one): no NULL, every bucket within range, every count positive.
 func decodeHistogram(b []byte) (histogram, error) {
 	if len(b) < 12 {
 		return histogram{}, fmt.Errorf("rollup histogram: %d bytes", len(b))
@@ -479,33 +482,32 @@ func decodeHistogram(b []byte) (histogram, error) {
 	switch {
 	case ndim == 0:
 		return histogram{}, nil
-	case ndim != 1 || len(b) < 20 || binary.BigEndian.Uint32(b[8:]) != pgtype.Int4OID:
-		return histogram{}, fmt.Errorf("rollup histogram: not a one-dimensional int[]")
+	case ndim != 1 || len(b) < 20 || binary.BigEndian.Uint32(b[8:]) != pgtype.Int8OID:
+		return histogram{}, fmt.Errorf("rollup histogram: not a one-dimensional bigint[]")
 	}
-	h := histogram{lo: int(int32(binary.BigEndian.Uint32(b[16:]))), elems: b[20:]}
-	if n := int(int32(binary.BigEndian.Uint32(b[12:]))); h.lo < 0 || n < 0 || len(h.elems) < 4*n {
+	n := int(int32(binary.BigEndian.Uint32(b[12:])))
+	h := histogram{elems: b[20:]}
+	if n < 0 || len(h.elems) != n*histElem {
 		return histogram{}, fmt.Errorf("rollup histogram: bad bounds")
+	}
+	for e := h.elems; len(e) > 0; e = e[histElem:] {
+		v := binary.BigEndian.Uint64(e[4:])
+		if binary.BigEndian.Uint32(e) != 8 || v>>32 > maxHourBucket || uint32(v) == 0 || uint32(v) > math.MaxInt32 {
+			return histogram{}, fmt.Errorf("rollup histogram: bad element %#x", v)
+		}
 	}
 	return h, nil
 }
 
 // addTo adds the histogram to a dense one, indexed by bucket, growing it as needed.
 func (h histogram) addTo(dense []int) []int {
-	e, b := h.elems, h.lo
-	for len(e) >= 4 {
-		size := int32(binary.BigEndian.Uint32(e))
-		e = e[4:]
-		if size >= 0 {
-			if int(size) > len(e) || size < 4 {
-				break
-			}
-			if b >= len(dense) {
-				dense = append(dense, make([]int, b+1-len(dense))...)
-			}
-			dense[b] += int(int32(binary.BigEndian.Uint32(e)))
-			e = e[size:]
+	for e := h.elems; len(e) >= histElem; e = e[histElem:] {
+		v := binary.BigEndian.Uint64(e[4:])
+		b := int(v >> 32)
+		if b >= len(dense) {
+			dense = append(dense, make([]int, b+1-len(dense))...)
 		}
-		b++
+		dense[b] += int(uint32(v))
 	}
 	return dense
 }

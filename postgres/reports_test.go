@@ -568,11 +568,33 @@ func TestRollupsAgreeWithFullRecomputation(t *testing.T) {
 			t.Errorf("the generated dataset has no ping-pong")
 		}
 
-		// Migration 0018 on a database with rollups fills the weekly ones from the
-		// daily ones: the same rows a rebuild makes.
+		// A database from before migration 0018, with daily rollups in the dense form
+		// they had before 0021 (int[] indexed by bucket, as subscript assignments built
+		// them): 0018 fills the weekly ones from the daily ones, 0021 turns both into
+		// pairs, and they are the rows a rebuild makes.
 		if _, err := fx.db.Pool.Exec(ctx, `DROP TABLE report_rollups_weekly;
-				DELETE FROM schema_migrations WHERE version = 18`); err != nil {
+				DROP FUNCTION hist_add(bigint[], int); DROP FUNCTION hist_pairs(bigint[]);
+				CREATE FUNCTION pg_temp.hist_dense(h bigint[]) RETURNS int[] LANGUAGE plpgsql AS $$
+				DECLARE
+					d int[] := '{}';
+					e bigint;
+				BEGIN
+					FOREACH e IN ARRAY h LOOP
+						d[(e >> 32)::int] := (e & 4294967295)::int;
+					END LOOP;
+					RETURN d;
+				END $$;
+				ALTER TABLE report_rollups
+					ALTER days_hist DROP DEFAULT, ALTER days_hist TYPE int[] USING pg_temp.hist_dense(days_hist),
+					ALTER hours_hist DROP DEFAULT, ALTER hours_hist TYPE int[] USING pg_temp.hist_dense(hours_hist),
+					ALTER days_hist SET DEFAULT '{}', ALTER hours_hist SET DEFAULT '{}';
+				DELETE FROM schema_migrations WHERE version IN (18, 21)`); err != nil {
 			t.Fatal(err)
+		}
+		var dense string
+		if err := fx.db.Pool.QueryRow(ctx, `SELECT days_hist::text FROM report_rollups
+				WHERE array_upper(days_hist, 1) > array_lower(days_hist, 1) + 1 LIMIT 1`).Scan(&dense); err != nil || !strings.Contains(dense, "NULL") {
+			t.Fatalf("no dense histogram with an empty bucket to migrate (%q): %v", dense, err)
 		}
 		if err := fx.db.Migrate(ctx); err != nil {
 			t.Fatal(err)

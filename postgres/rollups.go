@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"dimos"
 	"dimos/workdays"
@@ -170,20 +172,21 @@ func rollupWrites(ctx context.Context, tx pgx.Tx, writes []rollupWrite) error {
 	return nil
 }
 
-// bumpTimed adds a timed fact to its row of a rollup table inside tx.
+// bumpTimed adds a timed fact to its row of a rollup table inside tx; hist_add
+// (migration 0021) counts it in the row's histograms.
 func bumpTimed(ctx context.Context, tx pgx.Tx, table string, k rollupKey, f timed) error {
 	_, err := tx.Exec(ctx, `INSERT INTO `+table+` AS r (day, measure, service_id, employee_id,
 			category_code, channel, kind, n, within_target, within_statutory, max_days, max_hours, days_hist, hours_hist)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11,
-			('[' || $12::int || ':' || $12::int || ']={1}')::int[], ('[' || $13::int || ':' || $13::int || ']={1}')::int[])
+			ARRAY[($12::bigint << 32) + 1], ARRAY[($13::bigint << 32) + 1])
 		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET
 			n = r.n + 1,
 			within_target = r.within_target + $8,
 			within_statutory = r.within_statutory + $9,
 			max_days = greatest(r.max_days, $10),
 			max_hours = greatest(r.max_hours, $11),
-			days_hist[$12::int] = coalesce(r.days_hist[$12::int], 0) + 1,
-			hours_hist[$13::int] = coalesce(r.hours_hist[$13::int], 0) + 1`,
+			days_hist = hist_add(r.days_hist, $12::int),
+			hours_hist = hist_add(r.hours_hist, $13::int)`,
 		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind,
 		b2i(f.target), b2i(f.statute), f.days(), f.hours(), f.dayBucket(), f.hourBucket())
 	return err
@@ -337,9 +340,44 @@ func weeklyAggs(daily map[rollupKey]*rollupAgg) map[rollupKey]*rollupAgg {
 	return weekly
 }
 
-// arrayLiteral writes a sparse histogram as a PostgreSQL array literal with explicit
-// bounds, the same value the incremental subscript assignments build.
-func arrayLiteral(h map[int]int) string {
+// histFormat is how the rollup tables store a histogram: as (bucket, count) pairs
+// from migration 0021 on, indexed by bucket before it, which migration 0018's fill of
+// the weekly table still meets on a database older than both.
+type histFormat struct {
+	sqlType string                   // of days_hist and hours_hist
+	literal func(map[int]int) string // a histogram as an array literal of that type
+}
+
+var (
+	sparseHist = histFormat{"bigint[]", sparseLiteral}
+	denseHist  = histFormat{"int[]", denseLiteral}
+)
+
+// sparseLiteral writes a histogram as migration 0021 stores it, the value the
+// incremental hist_add builds: its buckets in ascending order, bucket << 32 | count.
+func sparseLiteral(h map[int]int) string {
+	buckets := make([]int, 0, len(h))
+	for b, n := range h {
+		if n > 0 {
+			buckets = append(buckets, b)
+		}
+	}
+	slices.Sort(buckets)
+	var s strings.Builder
+	s.WriteByte('{')
+	for i, b := range buckets {
+		if i > 0 {
+			s.WriteByte(',')
+		}
+		s.WriteString(strconv.FormatInt(int64(b)<<32|int64(h[b]), 10))
+	}
+	s.WriteByte('}')
+	return s.String()
+}
+
+// denseLiteral writes a histogram as an int[] indexed by bucket with explicit bounds,
+// the form before migration 0021.
+func denseLiteral(h map[int]int) string {
 	if len(h) == 0 {
 		return "{}"
 	}
@@ -462,10 +500,10 @@ func (db *DB) RebuildRollups(ctx context.Context) error {
 		}
 		flush()
 
-		if err := loadRollups(ctx, tx, "report_rollups", aggs); err != nil {
+		if err := loadRollups(ctx, tx, "report_rollups", aggs, sparseHist); err != nil {
 			return err
 		}
-		if err := loadRollups(ctx, tx, "report_rollups_weekly", weeklyAggs(aggs)); err != nil {
+		if err := loadRollups(ctx, tx, "report_rollups_weekly", weeklyAggs(aggs), sparseHist); err != nil {
 			return err
 		}
 		if _, err = tx.CopyFrom(ctx, pgx.Identifier{"case_holders"}, []string{"case_id", "dimension", "holders", "returns"},
@@ -484,8 +522,8 @@ func (db *DB) RebuildRollups(ctx context.Context) error {
 }
 
 // loadRollups writes rollup rows into an empty table (report_rollups or
-// report_rollups_weekly) inside tx.
-func loadRollups(ctx context.Context, tx pgx.Tx, table string, aggs map[rollupKey]*rollupAgg) error {
+// report_rollups_weekly) inside tx, their histograms in the table's format.
+func loadRollups(ctx context.Context, tx pgx.Tx, table string, aggs map[rollupKey]*rollupAgg, format histFormat) error {
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE rollup_load (LIKE report_rollups) ON COMMIT DROP;
 			ALTER TABLE rollup_load ALTER days_hist TYPE text, ALTER hours_hist TYPE text`); err != nil {
 		return err
@@ -501,7 +539,7 @@ func loadRollups(ctx context.Context, tx pgx.Tx, table string, aggs map[rollupKe
 	for _, k := range keys {
 		a := aggs[k]
 		src = append(src, []any{k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.Category, k.Channel, k.Kind,
-			a.n, a.target, a.statute, a.maxDays, a.maxHours, arrayLiteral(a.days), arrayLiteral(a.hours)})
+			a.n, a.target, a.statute, a.maxDays, a.maxHours, format.literal(a.days), format.literal(a.hours)})
 	}
 	cols := []string{"day", "measure", "service_id", "employee_id", "category_code", "channel", "kind",
 		"n", "within_target", "within_statutory", "max_days", "max_hours", "days_hist", "hours_hist"}
@@ -510,7 +548,7 @@ func loadRollups(ctx context.Context, tx pgx.Tx, table string, aggs map[rollupKe
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO `+table+` SELECT day, measure, service_id, employee_id,
 			category_code, channel, kind, n, within_target, within_statutory, max_days, max_hours,
-			days_hist::int[], hours_hist::int[] FROM rollup_load;
+			days_hist::`+format.sqlType+`, hours_hist::`+format.sqlType+` FROM rollup_load;
 		DROP TABLE rollup_load`)
 	return err
 }
@@ -548,19 +586,9 @@ func fillWeeklyRollups(ctx context.Context, tx pgx.Tx) error {
 		w.merge(a)
 		raw := rows.RawValues()
 		for i, h := range []*map[int]int{&w.days, &w.hours} {
-			hist, err := decodeHistogram(raw[12+i])
-			if err != nil {
+			if err := addDenseHistogram(raw[12+i], h); err != nil {
 				rows.Close()
 				return err
-			}
-			for b, v := range hist.addTo(nil) {
-				if v == 0 {
-					continue
-				}
-				if *h == nil {
-					*h = map[int]int{}
-				}
-				(*h)[b] += v
 			}
 		}
 	}
@@ -568,9 +596,46 @@ func fillWeeklyRollups(ctx context.Context, tx pgx.Tx) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if err := loadRollups(ctx, tx, "report_rollups_weekly", weekly); err != nil {
+	if err := loadRollups(ctx, tx, "report_rollups_weekly", weekly, denseHist); err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `ANALYZE report_rollups_weekly`)
 	return err
+}
+
+// addDenseHistogram adds a histogram as PostgreSQL sends an int[] indexed by bucket
+// (the form before migration 0021) to h: the array's header, then each element as a
+// 4-byte length (-1 for NULL) and a 4-byte count.
+func addDenseHistogram(b []byte, h *map[int]int) error {
+	if len(b) < 12 {
+		return fmt.Errorf("rollup histogram: %d bytes", len(b))
+	}
+	switch ndim := int32(binary.BigEndian.Uint32(b)); {
+	case ndim == 0:
+		return nil
+	case ndim != 1 || len(b) < 20 || binary.BigEndian.Uint32(b[8:]) != pgtype.Int4OID:
+		return fmt.Errorf("rollup histogram: not a one-dimensional int[]")
+	}
+	n, bucket, e := int(int32(binary.BigEndian.Uint32(b[12:]))), int(int32(binary.BigEndian.Uint32(b[16:]))), b[20:]
+	for range n {
+		if len(e) < 4 {
+			return fmt.Errorf("rollup histogram: short")
+		}
+		size := int32(binary.BigEndian.Uint32(e))
+		e = e[4:]
+		if size >= 0 {
+			if size != 4 || len(e) < 4 {
+				return fmt.Errorf("rollup histogram: bad element")
+			}
+			if v := int(int32(binary.BigEndian.Uint32(e))); v != 0 {
+				if *h == nil {
+					*h = map[int]int{}
+				}
+				(*h)[bucket] += v
+			}
+			e = e[4:]
+		}
+		bucket++
+	}
+	return nil
 }
