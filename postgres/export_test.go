@@ -53,10 +53,17 @@ func HistogramBuckets(raw []byte) (map[int]int, error) {
 	if err != nil {
 		return nil, err
 	}
+	var counts bucketCounts
+	h.addTo(&counts)
 	out := map[int]int{}
-	for b, n := range h.addTo(nil) {
-		if n != 0 {
-			out[b] = n
+	for i, blk := range counts.blocks {
+		if blk == nil {
+			continue
+		}
+		for j, n := range blk {
+			if n != 0 {
+				out[i*countBlock+j] = int(n)
+			}
 		}
 	}
 	return out, nil

@@ -573,14 +573,13 @@ func TestRollupsAgreeWithFullRecomputation(t *testing.T) {
 		// them): 0018 fills the weekly ones from the daily ones, 0021 turns both into
 		// pairs, and they are the rows a rebuild makes.
 		if _, err := fx.db.Pool.Exec(ctx, `DROP TABLE report_rollups_weekly;
-				DROP FUNCTION hist_add(bigint[], int); DROP FUNCTION hist_pairs(bigint[]);
-				CREATE FUNCTION pg_temp.hist_dense(h bigint[]) RETURNS int[] LANGUAGE plpgsql AS $$
+				CREATE FUNCTION pg_temp.hist_dense(h bytea) RETURNS int[] LANGUAGE plpgsql AS $$
 				DECLARE
 					d int[] := '{}';
-					e bigint;
+					p record;
 				BEGIN
-					FOREACH e IN ARRAY h LOOP
-						d[(e >> 32)::int] := (e & 4294967295)::int;
+					FOR p IN SELECT * FROM hist_pairs(h) ORDER BY bucket LOOP
+						d[p.bucket] := p.count;
 					END LOOP;
 					RETURN d;
 				END $$;
@@ -588,6 +587,7 @@ func TestRollupsAgreeWithFullRecomputation(t *testing.T) {
 					ALTER days_hist DROP DEFAULT, ALTER days_hist TYPE int[] USING pg_temp.hist_dense(days_hist),
 					ALTER hours_hist DROP DEFAULT, ALTER hours_hist TYPE int[] USING pg_temp.hist_dense(hours_hist),
 					ALTER days_hist SET DEFAULT '{}', ALTER hours_hist SET DEFAULT '{}';
+				DROP FUNCTION hist_add(bytea, int); DROP FUNCTION hist_pairs(bytea);
 				DELETE FROM schema_migrations WHERE version IN (18, 21)`); err != nil {
 			t.Fatal(err)
 		}

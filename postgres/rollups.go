@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -178,7 +179,7 @@ func bumpTimed(ctx context.Context, tx pgx.Tx, table string, k rollupKey, f time
 	_, err := tx.Exec(ctx, `INSERT INTO `+table+` AS r (day, measure, service_id, employee_id,
 			category_code, channel, kind, n, within_target, within_statutory, max_days, max_hours, days_hist, hours_hist)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11,
-			ARRAY[($12::bigint << 32) + 1], ARRAY[($13::bigint << 32) + 1])
+			int2send($12::smallint) || int4send(1), int2send($13::smallint) || int4send(1))
 		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET
 			n = r.n + 1,
 			within_target = r.within_target + $8,
@@ -340,22 +341,23 @@ func weeklyAggs(daily map[rollupKey]*rollupAgg) map[rollupKey]*rollupAgg {
 	return weekly
 }
 
-// histFormat is how the rollup tables store a histogram: as (bucket, count) pairs
-// from migration 0021 on, indexed by bucket before it, which migration 0018's fill of
-// the weekly table still meets on a database older than both.
+// histFormat is how the rollup tables store a histogram: as (bucket, count) records
+// from migration 0021 on, as an int[] indexed by bucket before it, which migration
+// 0018's fill of the weekly table still meets on a database older than both.
 type histFormat struct {
 	sqlType string                   // of days_hist and hours_hist
-	literal func(map[int]int) string // a histogram as an array literal of that type
+	literal func(map[int]int) string // a histogram as a literal of that type
 }
 
 var (
-	sparseHist = histFormat{"bigint[]", sparseLiteral}
+	sparseHist = histFormat{"bytea", recordsLiteral}
 	denseHist  = histFormat{"int[]", denseLiteral}
 )
 
-// sparseLiteral writes a histogram as migration 0021 stores it, the value the
-// incremental hist_add builds: its buckets in ascending order, bucket << 32 | count.
-func sparseLiteral(h map[int]int) string {
+// recordsLiteral writes a histogram as migration 0021 stores it, the value the
+// incremental hist_add builds: a record per non-empty bucket in ascending order, the
+// bucket in 2 bytes and the count in 4, big-endian; as a bytea literal in hex.
+func recordsLiteral(h map[int]int) string {
 	buckets := make([]int, 0, len(h))
 	for b, n := range h {
 		if n > 0 {
@@ -363,16 +365,12 @@ func sparseLiteral(h map[int]int) string {
 		}
 	}
 	slices.Sort(buckets)
-	var s strings.Builder
-	s.WriteByte('{')
-	for i, b := range buckets {
-		if i > 0 {
-			s.WriteByte(',')
-		}
-		s.WriteString(strconv.FormatInt(int64(b)<<32|int64(h[b]), 10))
+	rec := make([]byte, 0, histRecord*len(buckets))
+	for _, b := range buckets {
+		rec = binary.BigEndian.AppendUint16(rec, uint16(b))
+		rec = binary.BigEndian.AppendUint32(rec, uint32(h[b]))
 	}
-	s.WriteByte('}')
-	return s.String()
+	return `\x` + hex.EncodeToString(rec)
 }
 
 // denseLiteral writes a histogram as an int[] indexed by bucket with explicit bounds,
