@@ -285,18 +285,23 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 		if err != nil {
 			return err
 		}
-		// The delay reports' rollups move in the same transaction as the visit.
-		if err := rollTransition(ctx, tx, facts, closedStage, entered, at, before, after, t.Stage); err != nil {
+		e := t.Event
+		e.CaseID, e.At = t.CaseID, at
+		if err := insertEvent(ctx, tx, e, "", t.ServiceID); err != nil {
+			return err
+		}
+		// The delay reports' rollups and open counts move in the same transaction as
+		// the visit, in its last round trip (hotRows).
+		var hot hotRows
+		if err := rollTransition(ctx, tx, &hot, facts, closedStage, entered, at, before, after, t.Stage); err != nil {
 			return err
 		}
 		is := openState{stage: t.Stage, service: after.service, employee: after.employee, due: was.due,
 			pausedAt: clock.pausedAt, pausedUS: clock.paused.Microseconds()}
-		if err := moveOpen(ctx, tx, facts, was, is); err != nil {
+		if err := moveOpen(ctx, &hot, facts, was, is); err != nil {
 			return err
 		}
-		e := t.Event
-		e.CaseID, e.At = t.CaseID, at
-		return insertEvent(ctx, tx, e, "", t.ServiceID)
+		return hot.send(ctx, tx)
 	})
 }
 

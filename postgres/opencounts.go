@@ -149,7 +149,7 @@ func loadOpenCase(ctx context.Context, tx pgx.Tx, caseID int64) (caseFacts, open
 // moveOpen moves a case in report_open from where it counted in before to where it
 // counts in after, and keeps its report_overdue_at, inside tx. Its rows are taken in
 // key order, after every rollup row the transaction writes (rollupWrites).
-func moveOpen(ctx context.Context, tx pgx.Tx, c caseFacts, before, after openState) error {
+func moveOpen(ctx context.Context, tx execer, c caseFacts, before, after openState) error {
 	kb, _, openb := c.open(before)
 	atb := before.counted
 	kb.OverdueDay = overdueDay(atb)
@@ -181,7 +181,7 @@ func moveOpen(ctx context.Context, tx pgx.Tx, c caseFacts, before, after openSta
 
 // bumpOpen adds delta to a row of report_open; a row whose count falls to zero goes,
 // as in bumpCount.
-func bumpOpen(ctx context.Context, tx pgx.Tx, k openKey, delta int) error {
+func bumpOpen(ctx context.Context, tx execer, k openKey, delta int) error {
 	_, err := tx.Exec(ctx, `INSERT INTO report_open AS r (day, service_id, employee_id, category_code, channel, kind,
 			overdue_day, n)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
