@@ -48,7 +48,7 @@ func newEnv(t *testing.T) *env {
 	}
 	api := account.New(account.Config{Citizens: db, Mailer: mailer, Throttle: db, PublicURL: publicURL + "/",
 		Municipality: "Δήμος Δοκιμών", BcryptCost: bcrypt.MinCost})
-	app := fiber.New()
+	app := fiber.New(fiber.Config{DisablePreParseMultipartForm: true}) // as cmd/dimos serves it
 	api.Mount(app)
 	// What intake will do: find the signed-in citizen of a request.
 	app.Get("/whoami", func(c *fiber.Ctx) error {

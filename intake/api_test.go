@@ -30,7 +30,7 @@ type harness struct {
 
 func newHarness(t testing.TB) *harness {
 	h := &harness{db: pgtest.New(t, true)}
-	h.app = fiber.New()
+	h.app = fiber.New(fiber.Config{DisablePreParseMultipartForm: true}) // as cmd/dimos serves it
 	intake.New(intake.Config{Cases: h.db, Directory: h.db, Kick: func(c *dimos.Case) {
 		h.mu.Lock()
 		defer h.mu.Unlock()

@@ -118,7 +118,7 @@ func newHarness(t *testing.T) *harness {
 		Now: func() time.Time { return h.now },
 		Log: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
 	})
-	h.app = fiber.New()
+	h.app = fiber.New(fiber.Config{DisablePreParseMultipartForm: true}) // as cmd/dimos serves it
 	handler.Mount(h.app)
 	return h
 }
@@ -634,7 +634,7 @@ func FuzzVoiceWebhook(f *testing.F) {
 	}
 	db := pgtest.New(f, true)
 	h := ivr.New(ivr.Config{Cases: db, Directory: db, Citizens: db, Recordings: db, Throttle: db})
-	app := fiber.New()
+	app := fiber.New(fiber.Config{DisablePreParseMultipartForm: true}) // as cmd/dimos serves it
 	h.Mount(app)
 	f.Fuzz(func(t *testing.T, body, state string) {
 		path := "/ivr/voice"
@@ -695,7 +695,7 @@ func FuzzIVRSteps(f *testing.F) {
 	}
 	handler := ivr.New(ivr.Config{Cases: h.db, Directory: h.db, Citizens: h.db, Recordings: h.db, Throttle: h.db,
 		PublicURL: publicURL, Secret: []byte("fuzz-secret")})
-	app := fiber.New()
+	app := fiber.New(fiber.Config{DisablePreParseMultipartForm: true}) // as cmd/dimos serves it
 	handler.Mount(app)
 
 	const rec = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"

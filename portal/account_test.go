@@ -67,8 +67,8 @@ func newAccountHarness(t *testing.T) *accountHarness {
 	accounts := account.New(account.Config{Citizens: db, Mailer: mailer, Throttle: db,
 		PublicURL: "https://dimos.example.gr", Municipality: "Δήμος Δοκιμής", BcryptCost: bcrypt.MinCost})
 	work := &fakeWork{}
-	app := fiber.New()
-	accounts.Mount(app) // the activation link of the mail lands on the JSON route
+	app := fiber.New(fiber.Config{DisablePreParseMultipartForm: true}) // as cmd/dimos serves it
+	accounts.Mount(app)                                                // the activation link of the mail lands on the JSON route
 	portal.New(portal.Config{
 		Intake: intake.New(intake.Config{Cases: db, Directory: db}), Directory: db, Cases: db,
 		Accounts: accounts, Citizens: db, Work: work, Attachments: db, Municipality: "Δήμος Δοκιμής",

@@ -27,7 +27,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	db := pgtest.New(t, true)
-	app := fiber.New()
+	app := fiber.New(fiber.Config{DisablePreParseMultipartForm: true}) // as cmd/dimos serves it
 	portal.New(portal.Config{
 		Intake: intake.New(intake.Config{Cases: db, Directory: db}), Directory: db, Cases: db,
 		Municipality: "Δήμος Δοκιμής",
