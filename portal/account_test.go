@@ -68,7 +68,8 @@ func newAccountHarness(t *testing.T) *accountHarness {
 		PublicURL: "https://dimos.example.gr", Municipality: "Δήμος Δοκιμής", BcryptCost: bcrypt.MinCost})
 	work := &fakeWork{}
 	app := fiber.New(fiber.Config{DisablePreParseMultipartForm: true}) // as cmd/dimos serves it
-	accounts.Mount(app)                                                // the activation link of the mail lands on the JSON route
+	// The activation link of the mail lands on the JSON route.
+	accounts.Mount(app)
 	portal.New(portal.Config{
 		Intake: intake.New(intake.Config{Cases: db, Directory: db}), Directory: db, Cases: db,
 		Accounts: accounts, Citizens: db, Work: work, Attachments: db, Municipality: "Δήμος Δοκιμής",
