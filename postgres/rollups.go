@@ -154,7 +154,7 @@ type execer interface {
 // and category shares (the rollups' and report_open's) to send them in one round trip,
 // the transaction's last before its commit. Sent one by one they were taken early and
 // held across every later round trip: under a burst of filings, SubmitCase waited
-// for them a median of 114 ms and routings 36 ms, one case at a time.
+// for them 114 ms on average and routings 36 ms, one case at a time.
 type hotRows struct{ b pgx.Batch }
 
 // Exec queues the statement; its result and error come with the batch's.
