@@ -427,54 +427,67 @@ func queryBenches(staff benchStaff) []queryBench {
 }
 
 // BenchmarkQueries times the console's queries at 10k and at DIMOS_BENCH_LARGE cases.
+// The two sizes take turns run by run (which goes first alternates too), so that a
+// stretch in which the machine is slower (a neighbour on the host, a checkpoint of
+// PostgreSQL) falls on both and the ratio compares like with like: timed one size
+// after the other, a few slow seconds during either decided a p99, and so the ratio.
 func BenchmarkQueries(b *testing.B) {
 	ctx := context.Background()
 	iterations := benchInt("DIMOS_BENCH_QUERY_RUNS", 200)
+	sizes := []int{10_000, benchInt("DIMOS_BENCH_LARGE", 1_000_000)}
+	dbs := make([]*postgres.DB, len(sizes))
+	staff := make([]benchStaff, len(sizes))
+	for i, n := range sizes {
+		dbs[i] = benchDatabase(b, n)
+		defer dbs[i].Close()
+		var err error
+		if staff[i], err = lookupBenchStaff(ctx, dbs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
 	for range b.N {
-		byN := map[string]map[int]time.Duration{}
-		sizes := []int{10_000, benchInt("DIMOS_BENCH_LARGE", 1_000_000)}
-		for _, n := range sizes {
-			db := benchDatabase(b, n)
-			staff, err := lookupBenchStaff(ctx, db)
-			if err != nil {
-				b.Fatal(err)
+		// The same queries at each size; only the staff ids differ.
+		benches := make([][]queryBench, len(sizes))
+		for i := range sizes {
+			benches[i] = queryBenches(staff[i])
+		}
+		for qi, q := range benches[0] {
+			if !strings.Contains(q.name, os.Getenv("DIMOS_BENCH_QUERY")) {
+				continue
 			}
-			for _, q := range queryBenches(staff) {
-				if !strings.Contains(q.name, os.Getenv("DIMOS_BENCH_QUERY")) {
-					continue
-				}
-				rec := loadgen.NewRecorder()
+			recs := make([]*loadgen.Recorder, len(sizes))
+			for si := range sizes {
+				recs[si] = loadgen.NewRecorder()
 				// Warm the cache as a running console has: one run of every input a
 				// query cycles through (the search terms), at least five.
 				for i := range max(5, len(searchTerms)) {
-					q.run(ctx, db, i) //nolint:errcheck
+					benches[si][qi].run(ctx, dbs[si], i) //nolint:errcheck
 				}
-				for i := range iterations {
+			}
+			for i := range iterations {
+				for k := range sizes {
+					si := (i + k) % len(sizes)
 					t := time.Now()
-					err := q.run(ctx, db, i)
-					rec.Observe(q.name, time.Since(t), err)
+					err := benches[si][qi].run(ctx, dbs[si], i)
+					recs[si].Observe(q.name, time.Since(t), err)
 					if err != nil {
 						b.Fatal(err)
 					}
 				}
-				s := statOf(rec, q.name, 0)
-				results.add(benchRow{q.name, n, 1, 0, s.P50, s.P99})
-				if byN[q.name] == nil {
-					byN[q.name] = map[int]time.Duration{}
-				}
-				byN[q.name][n] = s.P99
-				plan, err := q.explain(ctx, db)
+			}
+			p99 := make([]time.Duration, len(sizes))
+			for si, n := range sizes {
+				st := statOf(recs[si], q.name, 0)
+				results.add(benchRow{q.name, n, 1, 0, st.P50, st.P99})
+				p99[si] = st.P99
+				plan, err := benches[si][qi].explain(ctx, dbs[si])
 				if err != nil {
 					b.Fatal(err)
 				}
 				fmt.Printf("\n--- EXPLAIN ANALYZE %s at %d cases\n%s\n", q.name, n, plan)
 			}
-			db.Close()
-		}
-		for name, p99 := range byN {
-			small, large := p99[sizes[0]], p99[sizes[1]]
-			if small > 0 {
-				results.ratio(fmt.Sprintf("%s p99@%d / p99@%d (target ≤ 2)", name, sizes[1], sizes[0]), float64(large)/float64(small))
+			if p99[0] > 0 {
+				results.ratio(fmt.Sprintf("%s p99@%d / p99@%d (target ≤ 2)", q.name, sizes[1], sizes[0]), float64(p99[1])/float64(p99[0]))
 			}
 		}
 	}
@@ -520,8 +533,10 @@ func benchDatabase(b *testing.B, n int) *postgres.DB {
 		// Index-only scans (the inbox counts, the report's open cases) need the
 		// visibility map that autovacuum keeps, and plans the statistics it gathers
 		// (the report's ping-pongs, case_holders); after a seeding or the clock
-		// backfill of Migrate it may not have run yet.
-		if _, err := db.Pool.Exec(ctx, `VACUUM (ANALYZE) cases, case_holders`); err != nil {
+		// backfill of Migrate it may not have run yet. The rollups too, which the
+		// seeding has just loaded: in the first run after one, a year's report at
+		// 1M took 190 ms (p50), and 93 ms once the database was vacuumed.
+		if _, err := db.Pool.Exec(ctx, `VACUUM (ANALYZE) cases, case_holders, report_rollups, report_rollups_weekly, report_open`); err != nil {
 			b.Fatal(err)
 		}
 		return db
