@@ -52,15 +52,13 @@ const (
 
 // The versions of versionLocalDB. localNotes is a version of the same change id rather
 // than a change id of its own because every change id the SDK meets in a new case costs
-// a marker and an upsert of the TemporalChangeVersion search attribute, one more write
-// to the server's visibility store per case: the very writes this version saves.
-//
-// A case started now carries its version in its input (CaseInput.Steps, StepsNow), so
-// it asks GetVersion nothing and costs neither that marker nor that upsert: the
-// starter knows what the steps are when it starts the case, and they never change for
-// it. GetVersion remains for the cases started before CaseInput.Steps, whose histories
-// hold the marker or none. A later change of the steps of running cases still needs a
-// change id of its own: what a case was started with cannot tell what it meets later.
+// a marker and an upsert of the TemporalChangeVersion search attribute, two history
+// events, and, met in a later workflow task than the first, one more write to the
+// server's visibility store. (Met in the first, as here, the upsert shares the write
+// the server makes anyway when a worker completes a workflow's first task, to add
+// the worker to its BuildIds: a version carried in the case's input instead was
+// measured, and the visibility writes' share of the CPU stayed at 10%; see
+// BENCHMARKS.md.)
 const (
 	// localDBSteps: the database steps as local activities.
 	localDBSteps workflow.Version = 1
@@ -82,19 +80,9 @@ const defaultReopenDays = 15
 func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	w := newCaseWorkflow(ctx, in)
 	// Taken first, before any handler can run, so that every step of the case is
-	// run one way. A case started with its steps in its input runs those; any other
-	// asks GetVersion, and a history recorded before the change has no marker there
-	// and replays with ordinary activities throughout.
-	w.version = in.Steps
-	if w.version == 0 { // no version is 0: DefaultVersion is -1
-		w.version = workflow.GetVersion(ctx, versionLocalDB, workflow.DefaultVersion, localNotes)
-	}
-	if w.version > localNotes {
-		// Started by a newer dimos than this worker (a rolling upgrade). A panic
-		// fails the workflow task, not the case: the server hands the task out
-		// again until a worker that knows these steps takes it.
-		panic(fmt.Sprintf("case %s was started for steps %d; this worker knows up to %d", in.Number, w.version, localNotes))
-	}
+	// run one way. A history recorded before the change has no marker here and
+	// replays with ordinary activities throughout.
+	w.version = workflow.GetVersion(ctx, versionLocalDB, workflow.DefaultVersion, localNotes)
 	if err := w.setup(ctx); err != nil {
 		return CaseResult{}, err
 	}

@@ -195,33 +195,6 @@ func (s *CaseWorkflowSuite) Test_RoutesAssignsAndCompletes() {
 	s.Equal(dimos.StageCompleted, res.Stage)
 }
 
-// A case whose input names steps this worker does not know (started by a newer
-// dimos, run by an older worker) runs nothing: its workflow task fails, for a worker
-// that knows the steps to take it again, rather than the case running other steps
-// than it was started for; a case started with today's steps runs them.
-func (s *CaseWorkflowSuite) Test_StepsFromInput() {
-	future := input
-	future.Steps = workflows.StepsNow + 1
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, future)
-	var panicked *temporal.PanicError
-	s.Require().ErrorAs(s.env.GetWorkflowError(), &panicked)
-	s.Contains(panicked.Error(), "started for steps 3")
-	s.Empty(s.rec.stages(), "nothing was recorded")
-}
-
-func (s *CaseWorkflowSuite) Test_StepsNowRoute() {
-	now := input
-	now.Steps = workflows.StepsNow
-	assign := s.update(time.Hour, workflows.UpdateAssign, workflows.AssignRequest{By: director, EmployeeID: 31})
-	done := s.update(5*time.Hour, workflows.UpdateComplete, workflows.CompleteRequest{By: clerk, Answer: "Επιστρώθηκε."})
-	s.env.ExecuteWorkflow(workflows.CaseWorkflow, now)
-	s.Require().True(s.env.IsWorkflowCompleted())
-	s.Require().NoError(s.env.GetWorkflowError())
-	s.True(assign.accepted && done.accepted)
-	s.Equal([]dimos.Stage{dimos.StageRouted, dimos.StageAssigned, dimos.StageCompleted}, s.rec.stages())
-	s.Len(s.rec.told(notify.EventCaseReceived, activities.ToCitizen), 1)
-}
-
 func (s *CaseWorkflowSuite) Test_ValidatorsRefuseAtOnce() {
 	outsider := dimos.Actor{EmployeeID: 77, Role: dimos.RoleClerk, ServiceID: 9}
 	otherDirector := dimos.Actor{EmployeeID: 40, Role: dimos.RoleDirector, ServiceID: 4}

@@ -23,7 +23,7 @@ type Dispatcher struct {
 func InputFor(c *dimos.Case, cat *dimos.Category, reopenDays int) CaseInput {
 	return CaseInput{CaseID: c.ID, Number: c.Number, CategoryCode: c.CategoryCode, Kind: c.Kind, Channel: c.Channel,
 		SubmittedAt: c.SubmittedAt, Anonymous: c.Anonymous, Targets: cat.Targets, AutoAssign: cat.AutoAssign,
-		ReopenDays: reopenDays, Steps: StepsNow}
+		ReopenDays: reopenDays}
 }
 
 // Start starts the workflow of a stored case. Starting a case whose workflow already

@@ -7,8 +7,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/workflow"
-
 	"dimos"
 )
 
@@ -65,13 +63,7 @@ type CaseInput struct {
 	// ReopenDays is how many calendar days after completion the citizen may reopen
 	// the case; the workflow ends when they pass.
 	ReopenDays int
-	// Steps is the version of versionLocalDB the case runs (StepsNow when started by
-	// InputFor); zero in the cases started before it, which ask workflow.GetVersion.
-	Steps workflow.Version `json:",omitempty"`
 }
-
-// StepsNow is the version of the case's steps a case started now runs.
-const StepsNow = localNotes
 
 // CaseResult is what a finished CaseWorkflow returns.
 type CaseResult struct {

@@ -132,7 +132,7 @@ func TestCertificateLifecycle(t *testing.T) {
 	if !sameSet(gotMail, wantMail) {
 		t.Fatalf("mails %v, want %v", gotMail, wantMail)
 	}
-	recordHistory(t, s.tc, workflows.WorkflowID(n), "certificate_lifecycle_steps_in_input")
+	recordHistory(t, s.tc, workflows.WorkflowID(n), "certificate_lifecycle_local_notify")
 	// M16: the mail of the assignment names the clerk, with phone and e-mail.
 	for _, m := range s.mail.Messages() {
 		if ids[m.MessageID] == n+"/assigned/4/citizen" {
