@@ -158,10 +158,6 @@ func (h *bucketCounts) block(i int) *[countBlock]int32 {
 	return h.blocks[i]
 }
 
-func (h *bucketCounts) add(bucket int, n int32) {
-	h.block(bucket / countBlock)[bucket%countBlock] += n
-}
-
 // addAll adds another histogram's counts.
 func (h *bucketCounts) addAll(o *bucketCounts) {
 	for i, src := range o.blocks {
@@ -580,10 +576,17 @@ func decodeHistogram(b []byte) (histogram, error) {
 	return histogram{records: b}, nil
 }
 
-// addTo adds the histogram to the counts of h.
+// addTo adds the histogram to the counts of h. The records ascend by bucket, so a
+// block is looked up once for the run of records that fall in it, not per record.
 func (hist histogram) addTo(h *bucketCounts) {
+	var blk *[countBlock]int32
+	cur := -1
 	for r := hist.records; len(r) >= histRecord; r = r[histRecord:] {
-		h.add(int(binary.BigEndian.Uint16(r)), int32(binary.BigEndian.Uint32(r[2:])))
+		bucket := int(binary.BigEndian.Uint16(r))
+		if i := bucket / countBlock; i != cur {
+			blk, cur = h.block(i), i
+		}
+		blk[bucket%countBlock] += int32(binary.BigEndian.Uint32(r[2:]))
 	}
 }
 
