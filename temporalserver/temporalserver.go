@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,7 +159,33 @@ func (s *Server) Namespace() string { return s.namespace }
 // dynamicConfig). SDK clients and workers of the application can stay open
 // through the outage: they reconnect by themselves, a polling worker within
 // about 6 s of the new Start (its poll backoff).
-func Start(ctx context.Context, o Options) (_ *Server, err error) {
+//
+// A port picked free can be taken before the server binds it: by another process's
+// listener, or as the local port of an outgoing connection. Start then tries again
+// with ports picked anew, up to startAttempts times (a given Port is kept).
+func Start(ctx context.Context, o Options) (*Server, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := startOnce(ctx, o)
+		if err == nil || attempt == startAttempts || !errors.Is(err, errListen) {
+			return s, err
+		}
+		if o.Logger != nil {
+			o.Logger.Warn("temporalserver: a port picked free was taken before the server bound it; trying new ports",
+				"attempt", attempt, "err", err)
+		}
+	}
+}
+
+// startAttempts bounds Start's tries when a picked port is taken meanwhile.
+const startAttempts = 3
+
+// errListen marks a start that failed because a service could not listen.
+var errListen = errors.New("a listener failed")
+
+// pickPorts picks the internal ports of a start; tests replace it.
+var pickPorts = freePorts
+
+func startOnce(ctx context.Context, o Options) (_ *Server, err error) {
 	if o.Host == "" || o.Host == "localhost" {
 		o.Host = defaultHost
 	}
@@ -204,7 +231,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 			return nil, fmt.Errorf("temporalserver: UI port: %w", err)
 		}
 	}
-	internal, err := freePorts(defaultHost, 7)
+	internal, err := pickPorts(defaultHost, 7)
 	if err != nil {
 		return nil, err
 	}
@@ -305,6 +332,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		logger.quiet.Store(true)
 		if srv != nil {
 			_ = catchFatal(srv.Stop)
+		}
+		if strings.Contains(err.Error(), "Failed to start gRPC listener") {
+			err = fmt.Errorf("%w: %w", errListen, err)
 		}
 		return nil, fmt.Errorf("temporalserver: start: %w", err)
 	}

@@ -243,6 +243,36 @@ func TestPortInUse(t *testing.T) {
 	}
 }
 
+// TestPickedPortTakenMeanwhile: a port picked free that something else takes before
+// the server binds it (here the history service's, held by the test) costs a second
+// try with new ports, not a failed start.
+func TestPickedPortTakenMeanwhile(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	picks := 0
+	defer temporalserver.SetPickPorts(func(host string, n int) ([]int, error) {
+		picks++
+		ports, err := temporalserver.FreePorts(host, n)
+		if err == nil && picks == 1 {
+			ports[1] = taken // the history service's gRPC port
+		}
+		return ports, err
+	})()
+	s := start(t, temporalserver.Options{Memory: true, UIPort: -1, Logger: serverLogger()})
+	defer stop(t, s)
+	if picks != 2 {
+		t.Fatalf("ports picked %d times, want 2 (the first start failing on the taken port)", picks)
+	}
+	c := dial(t, s)
+	defer c.Close()
+	wid, rid := runGreet(t, c, "greet-retried")
+	assertCompleted(t, c, wid, rid)
+}
+
 // TestDataDirInUse: a second server on a DataDir in use is refused (it would
 // cut the running one off from its own services, see clearMembership).
 func TestDataDirInUse(t *testing.T) {
