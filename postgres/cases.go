@@ -238,14 +238,7 @@ func (db *DB) StageTimings(ctx context.Context, caseID int64) ([]dimos.StageTimi
 func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 	at := t.At.UTC().Truncate(time.Microsecond)
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		var after holderState
-		var facts caseFacts
-		var was openState
-		current, clock, err := lockCaseClock(ctx, tx, t.CaseID)
-		if err == nil {
-			facts, was, err = loadOpenCase(ctx, tx, t.CaseID)
-		}
-		before := holderState{was.service, was.employee}
+		current, clock, facts, was, err := lockOpenCase(ctx, tx, t.CaseID)
 		if err != nil {
 			return translate(err, "error.case.not_found")
 		}
@@ -263,25 +256,36 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 		if err != nil && err != pgx.ErrNoRows {
 			return err
 		}
+		// Everything the case's row holds after the move is known here, so the row is
+		// written once: each UPDATE of it writes a new version into every one of its
+		// indexes (its stage and clock are in most of them), and the stage, the clock
+		// and the report's overdue instant were three.
+		before := holderState{was.service, was.employee}
+		after := before
+		if t.ServiceID != 0 {
+			after.service = t.ServiceID
+		}
+		if t.EmployeeID != 0 {
+			after.employee = t.EmployeeID
+		}
+		clock = clock.enter(t.Stage, at)
+		is := openState{stage: t.Stage, service: after.service, employee: after.employee, due: was.due,
+			pausedAt: clock.pausedAt, pausedUS: clock.paused.Microseconds()}
+		_, overdueAt, _ := facts.open(is)
 		_, err = tx.Exec(ctx, `UPDATE cases SET stage = $2, status = $3, stage_seq = $4,
-				service_id = coalesce(nullif($5::bigint, 0), service_id),
-				assignee_id = coalesce(nullif($6::bigint, 0), assignee_id),
+				service_id = nullif($5::bigint, 0), assignee_id = nullif($6::bigint, 0),
 				answer = CASE WHEN $7 = '' THEN answer ELSE $7 END,
-				completed_at = CASE WHEN $8 THEN $9::timestamptz END
+				completed_at = CASE WHEN $8 THEN $9::timestamptz END,
+				clock_deadline_at = $10, clock_paused_at = $11, clock_paused_us = $12, report_overdue_at = $13
 			WHERE id = $1`,
-			t.CaseID, t.Stage, t.Stage.Status(), t.Seq, t.ServiceID, t.EmployeeID, t.Answer,
-			t.Stage.Terminal(), at)
+			t.CaseID, t.Stage, t.Stage.Status(), t.Seq, after.service, after.employee, t.Answer,
+			t.Stage.Terminal(), at, clock.deadline(), clock.pausedAt, clock.paused.Microseconds(), overdueAt)
 		if err != nil {
 			return translate(err, "error.case.not_found")
 		}
-		clock = clock.enter(t.Stage, at)
-		if err := saveCaseClock(ctx, tx, t.CaseID, clock); err != nil {
-			return fmt.Errorf("case clock: %w", err)
-		}
-		err = tx.QueryRow(ctx, `INSERT INTO stage_timings (case_id, seq, stage, service_id, employee_id, entered_at)
-			SELECT id, $2, $3, service_id, assignee_id, $4 FROM cases WHERE id = $1
-			RETURNING coalesce(service_id, 0), coalesce(employee_id, 0)`,
-			t.CaseID, t.Seq, t.Stage, at).Scan(&after.service, &after.employee)
+		_, err = tx.Exec(ctx, `INSERT INTO stage_timings (case_id, seq, stage, service_id, employee_id, entered_at)
+			VALUES ($1, $2, $3, nullif($4::bigint, 0), nullif($5::bigint, 0), $6)`,
+			t.CaseID, t.Seq, t.Stage, after.service, after.employee, at)
 		if err != nil {
 			return err
 		}
@@ -296,9 +300,7 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 		if err := rollTransition(ctx, tx, &hot, facts, closedStage, entered, at, before, after, t.Stage); err != nil {
 			return err
 		}
-		is := openState{stage: t.Stage, service: after.service, employee: after.employee, due: was.due,
-			pausedAt: clock.pausedAt, pausedUS: clock.paused.Microseconds()}
-		if err := moveOpen(ctx, &hot, facts, was, is); err != nil {
+		if _, _, err := moveOpenRows(ctx, &hot, facts, was, is); err != nil {
 			return err
 		}
 		return hot.send(ctx, tx)

@@ -115,26 +115,6 @@ func (db *DB) categoryClockLimit(ctx context.Context, code string) (limit, statu
 	return clockLimit(completion, statutory), statutory, err
 }
 
-// lockCaseClock locks a case and reads its stage sequence and its clock.
-func lockCaseClock(ctx context.Context, tx pgx.Tx, caseID int64) (seq int, k caseClock, err error) {
-	var completion, statutory float64
-	var pausedUS int64
-	err = tx.QueryRow(ctx, `SELECT c.stage_seq, c.submitted_at, c.clock_paused_at, c.clock_paused_us,
-			cat.target_completion_days::float8, cat.statutory_days::float8
-		FROM cases c JOIN categories cat ON cat.code = c.category_code
-		WHERE c.id = $1 FOR UPDATE OF c`, caseID).Scan(&seq, &k.submitted, &k.pausedAt, &pausedUS, &completion, &statutory)
-	k.limitDays = clockLimit(completion, statutory)
-	k.paused = time.Duration(pausedUS) * time.Microsecond
-	return seq, k, err
-}
-
-// saveCaseClock writes a case's clock and the deadline that follows from it.
-func saveCaseClock(ctx context.Context, tx pgx.Tx, caseID int64, k caseClock) error {
-	_, err := tx.Exec(ctx, `UPDATE cases SET clock_deadline_at = $2, clock_paused_at = $3, clock_paused_us = $4
-		WHERE id = $1`, caseID, k.deadline(), k.pausedAt, k.paused.Microseconds())
-	return err
-}
-
 // retargetDeadlines recomputes the deadlines of a category's open cases after its
 // targets changed, in one statement.
 func retargetDeadlines(ctx context.Context, tx pgx.Tx, code string, limitDays float64) error {

@@ -132,12 +132,15 @@ func reportClockRunsOut(submitted time.Time, budget int64) time.Time {
 	}
 }
 
-// openCaseSQL reads what a case's facts and its place in report_open depend on.
-const openCaseSQL = `SELECT c.category_code, c.channel, c.kind, c.submitted_at,
+// openCaseColumns are what a case's facts and its place in report_open depend on
+// (openCaseDest), read from cases c joined with its category g.
+const openCaseColumns = `c.category_code, c.channel, c.kind, c.submitted_at,
 		g.target_completion_days::float8, g.statutory_days::float8,
 		c.stage, coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.due_date, c.clock_paused_at, c.clock_paused_us,
-		c.report_overdue_at
-	FROM cases c JOIN categories g ON g.code = c.category_code`
+		c.report_overdue_at`
+
+// openCaseSQL reads openCaseColumns.
+const openCaseSQL = `SELECT ` + openCaseColumns + ` FROM cases c JOIN categories g ON g.code = c.category_code`
 
 // loadOpenCase reads a case's facts and its state as report_open counts it.
 func loadOpenCase(ctx context.Context, tx pgx.Tx, caseID int64) (caseFacts, openState, error) {
@@ -146,17 +149,41 @@ func loadOpenCase(ctx context.Context, tx pgx.Tx, caseID int64) (caseFacts, open
 	return c, o, err
 }
 
+// lockOpenCase locks a case and reads, in one round trip, what a transition needs:
+// its stage sequence, its completion clock, its facts and its state in report_open.
+func lockOpenCase(ctx context.Context, tx pgx.Tx, caseID int64) (seq int, k caseClock, c caseFacts, o openState, err error) {
+	c = caseFacts{ID: caseID}
+	err = tx.QueryRow(ctx, `SELECT `+openCaseColumns+`, c.stage_seq
+		FROM cases c JOIN categories g ON g.code = c.category_code WHERE c.id = $1 FOR UPDATE OF c`,
+		caseID).Scan(append(openCaseDest(&c, &o), &seq)...)
+	k = caseClock{submitted: c.SubmittedAt, limitDays: clockLimit(c.TargetDays, c.StatutoryDays), pausedAt: o.pausedAt,
+		paused: time.Duration(o.pausedUS) * time.Microsecond}
+	return seq, k, c, o, err
+}
+
 // moveOpen moves a case in report_open from where it counted in before to where it
 // counts in after, and keeps its report_overdue_at, inside tx. Its rows are taken in
 // key order, after every rollup row the transaction writes (rollupWrites).
 func moveOpen(ctx context.Context, tx execer, c caseFacts, before, after openState) error {
+	overdueAt, moved, err := moveOpenRows(ctx, tx, c, before, after)
+	if err != nil || !moved {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE cases SET report_overdue_at = $2 WHERE id = $1`, c.ID, overdueAt)
+	return err
+}
+
+// moveOpenRows is moveOpen without the write of the case's row, for a caller that
+// writes report_overdue_at in its own update of the row: it returns the value and
+// whether anything changed.
+func moveOpenRows(ctx context.Context, tx execer, c caseFacts, before, after openState) (pgtype.Timestamptz, bool, error) {
 	kb, _, openb := c.open(before)
 	atb := before.counted
 	kb.OverdueDay = overdueDay(atb)
 	openb = openb && atb.Valid
 	ka, ata, opena := c.open(after)
 	if openb == opena && kb == ka && atb == ata {
-		return nil
+		return ata, false, nil
 	}
 	type write struct {
 		k     openKey
@@ -172,11 +199,10 @@ func moveOpen(ctx context.Context, tx execer, c caseFacts, before, after openSta
 	slices.SortFunc(ws, func(a, b write) int { return a.k.compare(b.k) })
 	for _, w := range ws {
 		if err := bumpOpen(ctx, tx, w.k, w.delta); err != nil {
-			return fmt.Errorf("report_open: %w", err)
+			return ata, false, fmt.Errorf("report_open: %w", err)
 		}
 	}
-	_, err := tx.Exec(ctx, `UPDATE cases SET report_overdue_at = $2 WHERE id = $1`, c.ID, ata)
-	return err
+	return ata, true, nil
 }
 
 // bumpOpen adds delta to a row of report_open; a row whose count falls to zero goes,
@@ -291,7 +317,8 @@ func retargetOpenCounts(ctx context.Context, tx pgx.Tx, category string) error {
 
 // openCases calls yield with each open case that cond (and its args, from $1) picks.
 func openCases(ctx context.Context, tx pgx.Tx, cond string, args []any, yield func(caseFacts, openState)) error {
-	rows, err := tx.Query(ctx, `SELECT c.id, `+openCaseSQL[len("SELECT "):]+`
+	rows, err := tx.Query(ctx, `SELECT c.id, `+openCaseColumns+`
+		FROM cases c JOIN categories g ON g.code = c.category_code
 		WHERE c.stage NOT IN ('completed', 'rejected') AND `+cond, args...)
 	if err != nil {
 		return err
