@@ -503,6 +503,33 @@ func TestSession(t *testing.T) {
 		}
 	})
 
+	t.Run("LastSightWrittenOnceAMinute", func(t *testing.T) {
+		h := newHarness(t)
+		b := h.signedIn(t, "maria")
+		touched := func() int {
+			h.sessions.mu.Lock()
+			defer h.sessions.mu.Unlock()
+			return h.sessions.touched
+		}
+		before := touched()
+		for range 3 {
+			h.clock.Advance(19 * time.Second)
+			wantStatus(t, b.get(t, "/console/inbox"), http.StatusOK)
+		}
+		if n := touched() - before; n != 0 {
+			t.Errorf("%d writes within the first minute after sign-in, want none", n)
+		}
+		h.clock.Advance(3 * time.Second) // a minute and more since sign-in
+		wantStatus(t, b.get(t, "/console/inbox"), http.StatusOK)
+		wantStatus(t, b.get(t, "/console/inbox"), http.StatusOK)
+		if n := touched() - before; n != 1 {
+			t.Errorf("%d writes after a minute, want one", n)
+		}
+		// The session now runs the idle timeout from that write.
+		h.clock.Advance(29 * time.Minute)
+		wantStatus(t, b.get(t, "/console/inbox"), http.StatusOK)
+	})
+
 	t.Run("CustomIdleTimeout", func(t *testing.T) {
 		h := newHarness(t, func(c *Config) { c.IdleTimeout = 5 * time.Minute })
 		b := h.signedIn(t, "maria")

@@ -282,6 +282,7 @@ type fakeSessions struct {
 	mu       sync.Mutex
 	sessions map[string]dimos.StaffSession // by string(token hash)
 	deleted  int
+	touched  int // writes of a session's last sight
 }
 
 func (f *fakeSessions) CreateSession(ctx context.Context, hash []byte, s dimos.StaffSession) error {
@@ -310,6 +311,7 @@ func (f *fakeSessions) TouchSession(ctx context.Context, hash []byte, seen, expi
 	}
 	s.LastSeenAt, s.ExpiresAt = seen, expires
 	f.sessions[string(hash)] = s
+	f.touched++
 	return nil
 }
 
