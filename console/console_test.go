@@ -530,6 +530,17 @@ func TestSession(t *testing.T) {
 		wantStatus(t, b.get(t, "/console/inbox"), http.StatusOK)
 	})
 
+	t.Run("ShortIdleTimeoutStillExtended", func(t *testing.T) {
+		h := newHarness(t, func(c *Config) { c.IdleTimeout = 50 * time.Second })
+		b := h.signedIn(t, "maria")
+		for range 4 {
+			h.clock.Advance(40 * time.Second)
+			wantStatus(t, b.get(t, "/console/inbox"), http.StatusOK)
+		}
+		h.clock.Advance(51 * time.Second)
+		wantStatus(t, b.get(t, "/console/inbox"), http.StatusSeeOther)
+	})
+
 	t.Run("CustomIdleTimeout", func(t *testing.T) {
 		h := newHarness(t, func(c *Config) { c.IdleTimeout = 5 * time.Minute })
 		b := h.signedIn(t, "maria")

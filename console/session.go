@@ -74,7 +74,7 @@ func (con *Console) current(c *fiber.Ctx) (*signedIn, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("session employee: %w", err)
 	}
-	if now.Sub(s.LastSeenAt) >= sessionTouchEvery {
+	if now.Sub(s.LastSeenAt) >= min(sessionTouchEvery, con.idle/10) {
 		expires := con.expiry(s.CreatedAt, now)
 		if err := con.cfg.Sessions.TouchSession(ctx, hash, now, expires); err != nil {
 			return nil, fmt.Errorf("touch session: %w", err)
@@ -85,9 +85,10 @@ func (con *Console) current(c *fiber.Ctx) (*signedIn, error) {
 }
 
 // sessionTouchEvery is how old a session's last sight may be before a request writes
-// it again. Written on every request, it was a sixth of the statements a case's
-// lifecycle sends PostgreSQL, each a commit of its own; a session now ends idle up to
-// this much before the idle timeout after its last request.
+// it again (a tenth of the idle timeout, when that is shorter). Written on every
+// request, it was a sixth of the statements a case's lifecycle sends PostgreSQL, each
+// a commit of its own; a session now ends idle up to this much before the idle
+// timeout after its last request.
 const sessionTouchEvery = time.Minute
 
 // expiry is when a session created at created and seen at seen ends if left idle.
