@@ -494,6 +494,10 @@ func (c *cluster) verify() {
 	if reg := c.registryState(); reg.Registrations != certificates {
 		t.Errorf("the registry holds %d registrations for %d certificate applications", reg.Registrations, certificates)
 	}
+	// The inbox's counts by holder moved with every case, whatever failed meanwhile.
+	if drift, err := c.db.InboxCountsDrift(ctx); err != nil || len(drift) > 0 {
+		t.Errorf("inbox_counts differ from the cases: %v %v", drift, err)
+	}
 	t.Logf("%d cases completed; %d mails, %d SMS, %d protocol numbers, each once", len(cases), len(c.mail.messages()), len(c.sms.Messages()), len(protocolNumbers))
 }
 

@@ -54,12 +54,15 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 	k := f.key(c.SubmittedAt, measureReceived, 0, 0)
 	// And open, with nobody holding it and its clock running.
 	open, overdueAt, _ := f.open(openState{stage: c.Stage})
+	// And in the inbox's counts, unclaimed.
+	held, _ := inboxKeyOf(openState{stage: c.Stage})
 	err = db.Pool.QueryRow(ctx, submitCaseSQL, c.SubmittedAt.In(athens).Year(),
 		c.Kind, c.CategoryCode, c.Channel, c.Subject, c.Text, c.DesiredAction,
 		c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
 		c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash, c.CitizenID,
 		lat, lon, c.Address, c.Purpose, c.Delivery, clock.deadline(),
-		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.weekly().Day, overdueAt, open.OverdueDay).Scan(&c.ID, &c.Number)
+		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.weekly().Day, overdueAt, open.OverdueDay,
+		held.service, held.assignee, held.waiting, held.unclaimed).Scan(&c.ID, &c.Number)
 	return translate(err, "error.not_found")
 }
 
@@ -105,6 +108,12 @@ const submitCaseSQL = `WITH seq AS (
 		INSERT INTO report_open AS r (day, service_id, employee_id, category_code, channel, kind, overdue_day, n)
 		SELECT $25, $27, $28, $3, $4, $2, $31, 1 FROM counted_weekly
 		ON CONFLICT (day, service_id, employee_id, category_code, channel, kind, overdue_day) DO UPDATE SET n = r.n + 1
+		RETURNING 1
+	), counted_inbox AS (
+		-- The inbox's, after report_open (moveInbox).
+		INSERT INTO inbox_counts AS r (service_id, assignee_id, waiting, unclaimed, n)
+		SELECT $32, $33, $34, $35, 1 FROM counted_open
+		ON CONFLICT (service_id, assignee_id, waiting, unclaimed) DO UPDATE SET n = r.n + 1
 	)
 	SELECT id, number FROM c`
 
@@ -294,13 +303,16 @@ func (db *DB) RecordTransition(ctx context.Context, t dimos.Transition) error {
 		if err := insertEvent(ctx, tx, e, "", t.ServiceID); err != nil {
 			return err
 		}
-		// The delay reports' rollups and open counts move in the same transaction as
-		// the visit, in its last round trip (hotRows).
+		// The delay reports' rollups and open counts, and the inbox's counts, move in
+		// the same transaction as the visit, in its last round trip (hotRows).
 		var hot hotRows
 		if err := rollTransition(ctx, tx, &hot, facts, closedStage, entered, at, before, after, t.Stage); err != nil {
 			return err
 		}
 		if _, _, err := moveOpenRows(ctx, &hot, facts, was, is); err != nil {
+			return err
+		}
+		if err := moveInbox(ctx, &hot, was, is); err != nil {
 			return err
 		}
 		return hot.send(ctx, tx)

@@ -98,6 +98,45 @@ func (b *inboxSQL) branches(tab dimos.InboxTab, s dimos.InboxScope) ([]string, e
 	return nil, dimos.Errorf(dimos.EINVALID, "error.invalid")
 }
 
+// heldCount is the count of a tab with no filter from inbox_counts (migration 0022),
+// the rows of the holders and classes its branches pick; "" for the overdue tab,
+// which the clock moves, not the writes. A viewer with no employee id (0, which
+// inbox_counts uses for nobody) holds nothing.
+func (b *inboxSQL) heldCount(tab dimos.InboxTab, s dimos.InboxScope) string {
+	sum := func(cond string) string {
+		return "(SELECT coalesce(sum(n), 0) FROM inbox_counts WHERE " + cond + ")"
+	}
+	// Parameters only where a condition names them, as in branches.
+	mine := func() string { return "assignee_id = " + b.arg(s.EmployeeID) }
+	service := func() string { return "service_id = " + b.arg(s.ServiceID) }
+	me, svc := s.EmployeeID != 0, s.ServiceID != 0
+	switch tab {
+	case dimos.InboxMine:
+		if !me {
+			return "0"
+		}
+		return sum(mine())
+	case dimos.InboxService:
+		return sum(service() + " AND unclaimed")
+	case dimos.InboxWaiting:
+		// scoped: the viewer's cases and the others of their service
+		switch {
+		case s.All:
+			return sum("waiting")
+		case me && svc:
+			return sum("waiting AND (" + mine() + " OR " + service() + ")")
+		case me:
+			return sum("waiting AND " + mine())
+		case svc:
+			return sum("waiting AND " + service())
+		}
+		return "0"
+	case dimos.InboxAll:
+		return sum("true")
+	}
+	return ""
+}
+
 // filters returns the conditions of the filters, "" for none.
 func (b *inboxSQL) filters(f dimos.InboxFilters) string {
 	var conds []string
@@ -250,8 +289,9 @@ func (db *DB) inboxPageStatement(q dimos.InboxQuery) (inboxStatement, error) {
 }
 
 // InboxCounts counts the cases of every tab open to the query's scope, under its
-// filters, in one statement, up to dimos.InboxCountCap: each count reads at most
-// that many index entries, however many cases are open.
+// filters, in one statement, up to dimos.InboxCountCap. With no filter, every tab but
+// "overdue" is a sum over the viewer's rows of inbox_counts (heldCount); the rest
+// read at most that many index entries each, however many cases are open.
 func (db *DB) InboxCounts(ctx context.Context, q dimos.InboxQuery) (dimos.InboxCounts, error) {
 	sql, args, tabs, err := db.inboxCountsStatement(q)
 	if err != nil {
@@ -279,6 +319,12 @@ func (db *DB) inboxCountsStatement(q dimos.InboxQuery) (string, []any, []dimos.I
 	capArg := b.arg(dimos.InboxCountCap + 1)
 	cols := make([]string, len(tabs))
 	for i, tab := range tabs {
+		if filters == "" {
+			if held := b.heldCount(tab, q.Scope); held != "" {
+				cols[i] = "least(" + held + ", " + capArg + ")"
+				continue
+			}
+		}
 		branches, err := b.branches(tab, q.Scope)
 		if err != nil {
 			return "", nil, nil, err

@@ -185,24 +185,33 @@ func moveOpenRows(ctx context.Context, tx execer, c caseFacts, before, after ope
 	if openb == opena && kb == ka && atb == ata {
 		return ata, false, nil
 	}
-	type write struct {
-		k     openKey
-		delta int
-	}
-	var ws []write
-	if openb {
-		ws = append(ws, write{kb, -1})
-	}
-	if opena {
-		ws = append(ws, write{ka, 1})
-	}
-	slices.SortFunc(ws, func(a, b write) int { return a.k.compare(b.k) })
-	for _, w := range ws {
+	for _, w := range leaveJoin(kb, openb, ka, opena, openKey.compare) {
 		if err := bumpOpen(ctx, tx, w.k, w.delta); err != nil {
 			return ata, false, fmt.Errorf("report_open: %w", err)
 		}
 	}
 	return ata, true, nil
+}
+
+// countMove is a count a move changes: the row a case leaves (-1) or joins (+1).
+type countMove[K any] struct {
+	k     K
+	delta int
+}
+
+// leaveJoin are the counts a case's move changes, in key order (the order every
+// writer takes rows in): it leaves from when it counted there (wasIn), joins to when
+// it counts there (isIn).
+func leaveJoin[K any](from K, wasIn bool, to K, isIn bool, compare func(a, b K) int) []countMove[K] {
+	var ws []countMove[K]
+	if wasIn {
+		ws = append(ws, countMove[K]{from, -1})
+	}
+	if isIn {
+		ws = append(ws, countMove[K]{to, 1})
+	}
+	slices.SortFunc(ws, func(a, b countMove[K]) int { return compare(a.k, b.k) })
+	return ws
 }
 
 // bumpOpen adds delta to a row of report_open; a row whose count falls to zero goes,

@@ -542,10 +542,13 @@ func (db *DB) RebuildRollups(ctx context.Context) error {
 		if err := rebuildOpenCounts(ctx, tx); err != nil {
 			return err
 		}
+		if err := rebuildInboxCounts(ctx, tx); err != nil {
+			return err
+		}
 		// Statistics of what was loaded: without them the planner took the few bounced
 		// cases of case_holders for half a million and read them in parallel, 80 ms of
 		// JIT and worker start-up for no row, until autovacuum got to the table.
-		_, err = tx.Exec(ctx, `ANALYZE report_rollups, report_rollups_weekly, case_holders, report_open`)
+		_, err = tx.Exec(ctx, `ANALYZE report_rollups, report_rollups_weekly, case_holders, report_open, inbox_counts`)
 		return err
 	})
 }

@@ -98,6 +98,10 @@ func testRollupWriters(t *testing.T, retarget bool) {
 	if t.Failed() {
 		return
 	}
+	// The inbox's counts, written in the same transactions after report_open.
+	if drift, err := fx.db.InboxCountsDrift(ctx); err != nil || len(drift) > 0 {
+		t.Fatalf("inbox_counts after concurrent writers: %v %v", drift, err)
+	}
 	snapshot := rollupSnapshot
 	if retarget {
 		snapshot = openSnapshot
