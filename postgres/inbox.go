@@ -330,13 +330,18 @@ func (db *DB) inboxCountsStatement(q dimos.InboxQuery) (string, []any, []dimos.I
 			return "", nil, nil, err
 		}
 		// One count per branch, each through the index that serves the branch's
-		// page and stopping past the cap; the branches of a tab are disjoint, so
-		// their counts add up.
-		counts := make([]string, len(branches))
-		for j, cond := range branches {
-			counts[j] = "(SELECT count(*) FROM (SELECT FROM cases c WHERE " + cond + filters + " LIMIT " + capArg + ") x)"
+		// page; the branches of a tab are disjoint, so their counts add up. They
+		// stop past the cap together: each branch reads only what the ones before
+		// it left of the cap, so a director's overdue tab at a million cases reads
+		// a thousand entries, not a thousand for each of its two branches.
+		count := func(cond, limit string) string {
+			return "(SELECT count(*) FROM (SELECT FROM cases c WHERE " + cond + filters + " LIMIT " + limit + ") x)"
 		}
-		cols[i] = "least(" + strings.Join(counts, " + ") + ", " + capArg + ")"
+		sum := count(branches[0], capArg)
+		for _, cond := range branches[1:] {
+			sum = "(SELECT t.n + " + count(cond, "greatest("+capArg+" - t.n, 0)") + " FROM (SELECT " + sum + " AS n) t)"
+		}
+		cols[i] = sum
 	}
 	return "SELECT " + strings.Join(cols, ", "), b.args, tabs, nil
 }

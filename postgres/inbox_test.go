@@ -474,8 +474,14 @@ func TestInboxCountsCap(t *testing.T) {
 	if c := counts(); c[dimos.InboxMine] != dimos.InboxCountCap || c[dimos.InboxOverdue] != dimos.InboxCountCap {
 		t.Fatalf("at the cap: mine %d, overdue %d, want %d", c[dimos.InboxMine], c[dimos.InboxOverdue], dimos.InboxCountCap)
 	}
+	// The overdue tab's second branch, the service's cases held by others, counts
+	// what the first left of the cap.
+	file(5, other, "O")
+	if c := counts(); c[dimos.InboxMine] != dimos.InboxCountCap || c[dimos.InboxOverdue] != dimos.InboxCountCap+1 {
+		t.Fatalf("the second branch past the cap: mine %d, overdue %d, want %d and %d",
+			c[dimos.InboxMine], c[dimos.InboxOverdue], dimos.InboxCountCap, dimos.InboxCountCap+1)
+	}
 	file(1, clerk, "N")
-	file(5, other, "O") // the overdue tab's second branch: the service's cases held by others
 	c := counts()
 	if c[dimos.InboxMine] != dimos.InboxCountCap+1 || c[dimos.InboxOverdue] != dimos.InboxCountCap+1 {
 		t.Errorf("past the cap: mine %d, overdue %d, want %d", c[dimos.InboxMine], c[dimos.InboxOverdue], dimos.InboxCountCap+1)
