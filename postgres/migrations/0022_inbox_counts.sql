@@ -21,6 +21,11 @@ CREATE TABLE inbox_counts (
     n           int NOT NULL,
     PRIMARY KEY (service_id, assignee_id, waiting, unclaimed)
 );
+-- An employee's rows (the mine and waiting tabs). The table holds one to four rows a
+-- holder, so a municipality of a few thousand staff has thousands; a write changes
+-- only n, which leaves this index alone (HOT). The all tab, and a manager's waiting
+-- tab, sum every row: their cost grows with the staff, not with the cases.
+CREATE INDEX inbox_counts_assignee_idx ON inbox_counts (assignee_id);
 
 INSERT INTO inbox_counts (service_id, assignee_id, waiting, unclaimed, n)
 SELECT coalesce(service_id, 0), coalesce(assignee_id, 0), stage = 'waiting_citizen',
