@@ -200,8 +200,8 @@ type countMove[K any] struct {
 }
 
 // leaveJoin are the counts a case's move changes, in key order (the order every
-// writer takes rows in): it leaves from when it counted there (wasIn), joins to when
-// it counts there (isIn).
+// writer takes rows in): -1 for the row it leaves, from, if it counted there (wasIn),
+// and +1 for the row it joins, to, if it counts there (isIn).
 func leaveJoin[K any](from K, wasIn bool, to K, isIn bool, compare func(a, b K) int) []countMove[K] {
 	var ws []countMove[K]
 	if wasIn {
