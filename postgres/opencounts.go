@@ -139,8 +139,11 @@ const openCaseColumns = `c.category_code, c.channel, c.kind, c.submitted_at,
 		c.stage, coalesce(c.service_id, 0), coalesce(c.assignee_id, 0), c.due_date, c.clock_paused_at, c.clock_paused_us,
 		c.report_overdue_at`
 
+// openCaseFrom is where openCaseColumns are read from.
+const openCaseFrom = ` FROM cases c JOIN categories g ON g.code = c.category_code`
+
 // openCaseSQL reads openCaseColumns.
-const openCaseSQL = `SELECT ` + openCaseColumns + ` FROM cases c JOIN categories g ON g.code = c.category_code`
+const openCaseSQL = `SELECT ` + openCaseColumns + openCaseFrom
 
 // loadOpenCase reads a case's facts and its state as report_open counts it.
 func loadOpenCase(ctx context.Context, tx pgx.Tx, caseID int64) (caseFacts, openState, error) {
@@ -153,8 +156,7 @@ func loadOpenCase(ctx context.Context, tx pgx.Tx, caseID int64) (caseFacts, open
 // its stage sequence, its completion clock, its facts and its state in report_open.
 func lockOpenCase(ctx context.Context, tx pgx.Tx, caseID int64) (seq int, k caseClock, c caseFacts, o openState, err error) {
 	c = caseFacts{ID: caseID}
-	err = tx.QueryRow(ctx, `SELECT `+openCaseColumns+`, c.stage_seq
-		FROM cases c JOIN categories g ON g.code = c.category_code WHERE c.id = $1 FOR UPDATE OF c`,
+	err = tx.QueryRow(ctx, `SELECT `+openCaseColumns+`, c.stage_seq`+openCaseFrom+` WHERE c.id = $1 FOR UPDATE OF c`,
 		caseID).Scan(append(openCaseDest(&c, &o), &seq)...)
 	k = caseClock{submitted: c.SubmittedAt, limitDays: clockLimit(c.TargetDays, c.StatutoryDays), pausedAt: o.pausedAt,
 		paused: time.Duration(o.pausedUS) * time.Microsecond}
@@ -326,8 +328,7 @@ func retargetOpenCounts(ctx context.Context, tx pgx.Tx, category string) error {
 
 // openCases calls yield with each open case that cond (and its args, from $1) picks.
 func openCases(ctx context.Context, tx pgx.Tx, cond string, args []any, yield func(caseFacts, openState)) error {
-	rows, err := tx.Query(ctx, `SELECT c.id, `+openCaseColumns+`
-		FROM cases c JOIN categories g ON g.code = c.category_code
+	rows, err := tx.Query(ctx, `SELECT c.id, `+openCaseColumns+openCaseFrom+`
 		WHERE c.stage NOT IN ('completed', 'rejected') AND `+cond, args...)
 	if err != nil {
 		return err
