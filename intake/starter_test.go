@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,5 +165,55 @@ func TestStarterKickedWhileTemporalDown(t *testing.T) {
 	defer mu.Unlock()
 	if started != 1 {
 		t.Fatalf("started %d times, want once", started)
+	}
+}
+
+// listCounter is the store with a count of the sweeps' listings that have returned.
+type listCounter struct {
+	*postgres.DB
+	listed atomic.Int32
+}
+
+func (l *listCounter) CasesAwaitingWorkflow(ctx context.Context, limit int) ([]*dimos.Case, error) {
+	defer l.listed.Add(1)
+	return l.DB.CasesAwaitingWorkflow(ctx, limit)
+}
+
+// TestStarterCatchesUpAfterOverflow: the cases of a burst larger than the queue are
+// started as soon as the queue has drained, not at the next interval's sweep.
+func TestStarterCatchesUpAfterOverflow(t *testing.T) {
+	const n = 12
+	db := pgtest.New(t, true)
+	store := &listCounter{DB: db}
+	var (
+		mu     sync.Mutex
+		starts = map[int64]int{}
+		gate   = make(chan struct{})
+	)
+	s := intake.NewStarter(intake.Starter{Cases: store, Workers: 2, Queue: 2, Interval: time.Hour,
+		Start: func(ctx context.Context, c *dimos.Case) error {
+			<-gate
+			mu.Lock()
+			defer mu.Unlock()
+			starts[c.ID]++
+			return nil
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	// The sweep Run begins with finds nothing; the next is an hour away.
+	waitFor(t, "the first sweep", func() bool { return store.listed.Load() == 1 })
+	cases := submitCases(t, db, n)
+	for _, c := range cases {
+		s.Kick(c) // two starting, two queued at most: the rest left over
+	}
+	close(gate)
+	waitFor(t, "every case to be marked", func() bool { return awaiting(t, db) == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range cases {
+		if starts[c.ID] != 1 {
+			t.Errorf("case %s started %d times, want once", c.Number, starts[c.ID])
+		}
 	}
 }
