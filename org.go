@@ -97,6 +97,9 @@ type StaffSession struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
+	// Employee is the session's employee, active or not, as SessionStore's
+	// SessionByTokenHash reads it with the session; CreateSession ignores it.
+	Employee *Employee
 }
 
 // AuditEntry records one staff action: who did what, to what, when and from where.

@@ -72,6 +72,8 @@ type Directory interface {
 // SessionStore keeps staff sessions by the hash of their token.
 type SessionStore interface {
 	CreateSession(ctx context.Context, tokenHash []byte, s StaffSession) error
+	// SessionByTokenHash returns a session, expired or not, with its Employee, active
+	// or not: one read for what the console checks on every request.
 	SessionByTokenHash(ctx context.Context, tokenHash []byte) (*StaffSession, error)
 	TouchSession(ctx context.Context, tokenHash []byte, seen, expires time.Time) error
 	DeleteSession(ctx context.Context, tokenHash []byte) error

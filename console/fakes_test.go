@@ -279,6 +279,7 @@ func (f *fakeDirectory) setActive(id int64, active bool) {
 }
 
 type fakeSessions struct {
+	dir      *fakeDirectory // whose employees come with their sessions
 	mu       sync.Mutex
 	sessions map[string]dimos.StaffSession // by string(token hash)
 	deleted  int
@@ -299,6 +300,11 @@ func (f *fakeSessions) SessionByTokenHash(ctx context.Context, hash []byte) (*di
 	if !ok {
 		return nil, errNotFound
 	}
+	e, err := f.dir.EmployeeByID(ctx, s.EmployeeID)
+	if err != nil {
+		return nil, err
+	}
+	s.Employee = e
 	return &s, nil
 }
 

@@ -161,6 +161,7 @@ func newHarness(t testing.TB, configure ...func(*Config)) *harness {
 		TemporalUIURL: "http://127.0.0.1:8233/",
 	}
 	h.audit.dir = h.dir
+	h.sessions.dir = h.dir
 	h.dir.employees[idPetros].Active = false
 	for _, f := range configure {
 		f(&cfg)

@@ -89,10 +89,14 @@ func (db *DB) ServiceByID(ctx context.Context, id int64) (*dimos.Service, error)
 
 const employeeColumns = `id, username, full_name, email, phone, coalesce(service_id, 0), role, password_hash, active`
 
+// employeeFields are the destinations of employeeColumns.
+func employeeFields(e *dimos.Employee) []any {
+	return []any{&e.ID, &e.Username, &e.FullName, &e.Email, &e.Phone, &e.ServiceID, &e.Role, &e.PasswordHash, &e.Active}
+}
+
 func scanEmployee(row pgx.Row) (*dimos.Employee, error) {
 	var e dimos.Employee
-	err := row.Scan(&e.ID, &e.Username, &e.FullName, &e.Email, &e.Phone, &e.ServiceID, &e.Role, &e.PasswordHash, &e.Active)
-	if err != nil {
+	if err := row.Scan(employeeFields(&e)...); err != nil {
 		return nil, translate(err, "error.not_found")
 	}
 	return &e, nil

