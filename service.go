@@ -15,8 +15,9 @@ type CaseStore interface {
 	CaseEvents(ctx context.Context, caseID int64) ([]CaseEvent, error)
 	StageTimings(ctx context.Context, caseID int64) ([]StageTiming, error)
 	// CasesAwaitingWorkflow lists cases whose workflow has not been started yet, oldest
-	// first.
-	CasesAwaitingWorkflow(ctx context.Context, limit int) ([]*Case, error)
+	// first (by SubmittedAt, then ID); when after is set, only the cases after it in
+	// that order, so that a reader can page through them.
+	CasesAwaitingWorkflow(ctx context.Context, after *Case, limit int) ([]*Case, error)
 	MarkWorkflowStarted(ctx context.Context, caseID int64, at time.Time) error
 	// RecordTransition moves a case to a new stage. It is idempotent on
 	// (CaseID, Seq): a retry of the same transition changes nothing.

@@ -166,7 +166,7 @@ func (f *fakeCases) StageTimings(ctx context.Context, caseID int64) ([]dimos.Sta
 	return f.timings[caseID], f.err
 }
 
-func (f *fakeCases) CasesAwaitingWorkflow(ctx context.Context, limit int) ([]*dimos.Case, error) {
+func (f *fakeCases) CasesAwaitingWorkflow(ctx context.Context, after *dimos.Case, limit int) ([]*dimos.Case, error) {
 	return nil, nil
 }
 

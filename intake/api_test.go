@@ -244,7 +244,7 @@ func TestStarter(t *testing.T) {
 		return nil
 	}})
 	s.Sweep(ctx)
-	if waiting, _ := db.CasesAwaitingWorkflow(ctx, 10); len(waiting) != 3 {
+	if waiting, _ := db.CasesAwaitingWorkflow(ctx, nil, 10); len(waiting) != 3 {
 		t.Fatalf("after a failed sweep %d cases wait, want 3", len(waiting))
 	}
 	mu.Lock()
@@ -254,7 +254,7 @@ func TestStarter(t *testing.T) {
 	if !slices.Equal(started, numbers) {
 		t.Fatalf("started %v, want oldest first %v", started, numbers)
 	}
-	if waiting, _ := db.CasesAwaitingWorkflow(ctx, 10); len(waiting) != 0 {
+	if waiting, _ := db.CasesAwaitingWorkflow(ctx, nil, 10); len(waiting) != 0 {
 		t.Fatalf("%d cases still wait after Temporal came back", len(waiting))
 	}
 }

@@ -13,8 +13,8 @@ import (
 // StarterStore is the part of the case store the Starter needs.
 type StarterStore interface {
 	// CasesAwaitingWorkflow lists cases whose workflow has not been started yet,
-	// oldest first.
-	CasesAwaitingWorkflow(ctx context.Context, limit int) ([]*dimos.Case, error)
+	// oldest first, after the case after when it is set.
+	CasesAwaitingWorkflow(ctx context.Context, after *dimos.Case, limit int) ([]*dimos.Case, error)
 	// MarkWorkflowsStarted records that the workflows of these cases exist.
 	MarkWorkflowsStarted(ctx context.Context, caseIDs []int64, at time.Time) error
 }
@@ -120,8 +120,8 @@ func (s *Starter) Kick(c *dimos.Case) {
 }
 
 // took is called by a worker that took a case from the queue: if the queue is empty
-// now and a kick found it full, the cases left over are the oldest waiting but for
-// those being started, and a sweep can find them.
+// now and a kick found it full, every case left over waits behind those the workers
+// hold, and a sweep finds them.
 func (s *Starter) took() {
 	if len(s.kick) == 0 && s.behind.Swap(false) {
 		select {
@@ -228,9 +228,15 @@ func (s *Starter) mark(ctx context.Context, ids []int64) {
 // up to Workers at a time, leaving alone those the kicked workers hold. After the
 // first failure it starts no more: Temporal is likely down, and the next sweep will
 // retry.
+//
+// It pages through the waiting cases rather than reading the oldest again: the oldest
+// can all be held by the kicked workers (queued, being started, or started and not
+// yet marked), and a sweep that stopped at them would leave the cases behind them,
+// those a full queue turned away, to the next interval.
 func (s *Starter) Sweep(ctx context.Context) {
+	var after *dimos.Case
 	for ctx.Err() == nil {
-		cases, err := s.Cases.CasesAwaitingWorkflow(ctx, sweepBatch)
+		cases, err := s.Cases.CasesAwaitingWorkflow(ctx, after, sweepBatch)
 		if err != nil {
 			s.Log.Warn("list cases awaiting their workflow", "err", err)
 			return
@@ -241,9 +247,10 @@ func (s *Starter) Sweep(ctx context.Context) {
 				todo = append(todo, c)
 			}
 		}
-		if !s.startAll(ctx, todo) || len(cases) < sweepBatch || len(todo) == 0 {
+		if !s.startAll(ctx, todo) || len(cases) < sweepBatch {
 			return
 		}
+		after = cases[len(cases)-1]
 	}
 }
 

@@ -61,7 +61,7 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 
 func awaiting(t *testing.T, db *postgres.DB) int {
 	t.Helper()
-	waiting, err := db.CasesAwaitingWorkflow(context.Background(), 1000)
+	waiting, err := db.CasesAwaitingWorkflow(context.Background(), nil, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +174,9 @@ type listCounter struct {
 	listed atomic.Int32
 }
 
-func (l *listCounter) CasesAwaitingWorkflow(ctx context.Context, limit int) ([]*dimos.Case, error) {
+func (l *listCounter) CasesAwaitingWorkflow(ctx context.Context, after *dimos.Case, limit int) ([]*dimos.Case, error) {
 	defer l.listed.Add(1)
-	return l.DB.CasesAwaitingWorkflow(ctx, limit)
+	return l.DB.CasesAwaitingWorkflow(ctx, after, limit)
 }
 
 // TestStarterCatchesUpAfterOverflow: the cases of a burst larger than the queue are
@@ -215,5 +215,45 @@ func TestStarterCatchesUpAfterOverflow(t *testing.T) {
 		if starts[c.ID] != 1 {
 			t.Errorf("case %s started %d times, want once", c.Number, starts[c.ID])
 		}
+	}
+}
+
+// TestSweepPagesPastHeldCases: a sweep that finds the oldest waiting cases all held by
+// the kicked workers goes on to the cases behind them, rather than leaving those to
+// the next interval.
+func TestSweepPagesPastHeldCases(t *testing.T) {
+	const held, behind = 250, 30 // held is more than a sweep reads at a time
+	db := pgtest.New(t, true)
+	cases := submitCases(t, db, held+behind)
+	var (
+		mu     sync.Mutex
+		starts = map[int64]int{}
+	)
+	s := intake.NewStarter(intake.Starter{Cases: db, Queue: held, Interval: time.Hour,
+		Start: func(ctx context.Context, c *dimos.Case) error {
+			mu.Lock()
+			defer mu.Unlock()
+			starts[c.ID]++
+			return nil
+		}})
+	// Run is not called, so the kicked cases stay queued: held by the workers, as
+	// they are while a burst is being started.
+	for _, c := range cases[:held] {
+		s.Kick(c)
+	}
+	s.Sweep(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	for i, c := range cases {
+		want := 0
+		if i >= held {
+			want = 1
+		}
+		if starts[c.ID] != want {
+			t.Errorf("case %d of %d (%s) started %d times by the sweep, want %d", i+1, len(cases), c.Number, starts[c.ID], want)
+		}
+	}
+	if n := awaiting(t, db); n != held {
+		t.Errorf("%d cases wait for their workflow after the sweep, want the %d held", n, held)
 	}
 }

@@ -177,10 +177,16 @@ func (db *DB) CaseByNumber(ctx context.Context, number string) (*dimos.Case, err
 	return c, translate(err, "error.case.not_found")
 }
 
-// CasesAwaitingWorkflow lists accepted cases whose workflow was never started.
-func (db *DB) CasesAwaitingWorkflow(ctx context.Context, limit int) ([]*dimos.Case, error) {
+// CasesAwaitingWorkflow lists accepted cases whose workflow was never started, oldest
+// first (by submission, then id), only those after the case after when it is set.
+func (db *DB) CasesAwaitingWorkflow(ctx context.Context, after *dimos.Case, limit int) ([]*dimos.Case, error) {
+	if after == nil {
+		return db.queryCases(ctx, `SELECT `+caseColumns+` FROM cases c
+			WHERE c.workflow_started_at IS NULL ORDER BY c.submitted_at, c.id LIMIT $1`, limit)
+	}
 	return db.queryCases(ctx, `SELECT `+caseColumns+` FROM cases c
-		WHERE c.workflow_started_at IS NULL ORDER BY c.submitted_at, c.id LIMIT $1`, limit)
+		WHERE c.workflow_started_at IS NULL AND (c.submitted_at, c.id) > ($1, $2)
+		ORDER BY c.submitted_at, c.id LIMIT $3`, after.SubmittedAt, after.ID, limit)
 }
 
 // MarkWorkflowStarted records that the case's workflow exists.

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -112,16 +113,62 @@ func TestSubmitCase(t *testing.T) {
 		if err != nil || len(ev) != 1 || ev[0].Type != "received" {
 			t.Fatalf("events %+v, %v", ev, err)
 		}
-		waiting, err := db.CasesAwaitingWorkflow(ctx, 100)
+		waiting, err := db.CasesAwaitingWorkflow(ctx, nil, 100)
 		if err != nil || !containsCase(waiting, c.Number) {
 			t.Fatalf("awaiting workflow: %v %v", waiting, err)
 		}
 		if err := db.MarkWorkflowStarted(ctx, c.ID, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		waiting, _ = db.CasesAwaitingWorkflow(ctx, 100)
+		waiting, _ = db.CasesAwaitingWorkflow(ctx, nil, 100)
 		if containsCase(waiting, c.Number) {
 			t.Fatal("case still awaits its workflow after MarkWorkflowStarted")
+		}
+	})
+
+	t.Run("AwaitingWorkflowPages", func(t *testing.T) {
+		var mine []*dimos.Case
+		for range 3 {
+			c := &dimos.Case{Kind: dimos.KindComplaint, CategoryCode: "potholes", Channel: dimos.ChannelPortal,
+				Subject: "σελίδες", Text: "t", Anonymous: true}
+			if err := db.SubmitCase(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			mine = append(mine, c)
+		}
+		all, err := db.CasesAwaitingWorkflow(ctx, nil, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Page through them two at a time: every case once, in the same order.
+		var paged []*dimos.Case
+		var after *dimos.Case
+		for range len(all) + 1 { // bounded, should the cursor be ignored
+			page, err := db.CasesAwaitingWorkflow(ctx, after, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			paged = append(paged, page...)
+			if len(page) < 2 {
+				break
+			}
+			after = page[len(page)-1]
+		}
+		numbers := func(cs []*dimos.Case) (out []string) {
+			for _, c := range cs {
+				out = append(out, c.Number)
+			}
+			return out
+		}
+		if !slices.Equal(numbers(paged), numbers(all)) {
+			t.Fatalf("paged %v, listed at once %v", numbers(paged), numbers(all))
+		}
+		rest, err := db.CasesAwaitingWorkflow(ctx, mine[0], 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if containsCase(rest, mine[0].Number) || !containsCase(rest, mine[1].Number) || !containsCase(rest, mine[2].Number) {
+			t.Fatalf("after %s: %v", mine[0].Number, numbers(rest))
 		}
 	})
 
