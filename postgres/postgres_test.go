@@ -129,8 +129,7 @@ func TestSubmitCase(t *testing.T) {
 	t.Run("AwaitingWorkflowPages", func(t *testing.T) {
 		var mine []*dimos.Case
 		for range 3 {
-			c := &dimos.Case{Kind: dimos.KindComplaint, CategoryCode: "potholes", Channel: dimos.ChannelPortal,
-				Subject: "σελίδες", Text: "t", Anonymous: true}
+			c := newCase("potholes")
 			if err := db.SubmitCase(ctx, c); err != nil {
 				t.Fatal(err)
 			}
@@ -154,21 +153,21 @@ func TestSubmitCase(t *testing.T) {
 			}
 			after = page[len(page)-1]
 		}
-		numbers := func(cs []*dimos.Case) (out []string) {
+		caseNumbers := func(cs []*dimos.Case) (out []string) {
 			for _, c := range cs {
 				out = append(out, c.Number)
 			}
 			return out
 		}
-		if !slices.Equal(numbers(paged), numbers(all)) {
-			t.Fatalf("paged %v, listed at once %v", numbers(paged), numbers(all))
+		if !slices.Equal(caseNumbers(paged), caseNumbers(all)) {
+			t.Fatalf("paged %v, listed at once %v", caseNumbers(paged), caseNumbers(all))
 		}
 		rest, err := db.CasesAwaitingWorkflow(ctx, mine[0], 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if containsCase(rest, mine[0].Number) || !containsCase(rest, mine[1].Number) || !containsCase(rest, mine[2].Number) {
-			t.Fatalf("after %s: %v", mine[0].Number, numbers(rest))
+			t.Fatalf("after %s: %v", mine[0].Number, caseNumbers(rest))
 		}
 	})
 
