@@ -35,6 +35,9 @@ type DB struct {
 	// SearchCases); 0 is DefaultSearchCandidates.
 	SearchCandidates int
 	log              *slog.Logger
+	// submissions groups the submissions that arrive together (SubmitCase); nil
+	// writes each alone.
+	submissions *submitGroups
 }
 
 // DefaultMaxConns is the size of the connection pool unless the database URL names
@@ -75,7 +78,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("ping: %w", err)
 	}
-	return &DB{Pool: pool, Now: time.Now, log: log}, nil
+	return &DB{Pool: pool, Now: time.Now, log: log, submissions: newSubmitGroups()}, nil
 }
 
 // Close releases the pool.

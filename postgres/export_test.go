@@ -68,3 +68,22 @@ func HistogramBuckets(raw []byte) (map[int]int, error) {
 	}
 	return out, nil
 }
+
+// HoldSubmissionGroups keeps every group of submissions from being written until
+// release is called, so that those arriving meanwhile queue up.
+func (db *DB) HoldSubmissionGroups() (release func()) {
+	db.submissions.gate.Lock()
+	return db.submissions.gate.Unlock
+}
+
+// SubmissionsWaiting counts the submissions queued and not yet taken into a group, and
+// the keys whose group is being written.
+func (db *DB) SubmissionsWaiting() (queued, writing int) {
+	g := db.submissions
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, q := range g.queued {
+		queued += len(q)
+	}
+	return queued, len(g.writing)
+}

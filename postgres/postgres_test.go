@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -87,6 +89,121 @@ func TestSubmitCase(t *testing.T) {
 			if c.Number != want[i] {
 				t.Errorf("case %d: number %s, want %s", i, c.Number, want[i])
 			}
+		}
+	})
+
+	// Submissions that arrive while a group is being written queue up and are
+	// written together, in one transaction; one that gives up while queued, or one
+	// that fails, leaves nothing behind and takes no number.
+	t.Run("Groups", func(t *testing.T) {
+		// waitQueued waits until n submissions are queued behind a group being written.
+		waitQueued := func(n int) {
+			t.Helper()
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+				if q, w := db.SubmissionsWaiting(); q == n && w == 1 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d submissions never queued", n)
+				}
+			}
+		}
+		submit := func(ctx context.Context, c *dimos.Case) chan error {
+			done := make(chan error, 1)
+			go func() { done <- db.SubmitCase(ctx, c) }()
+			return done
+		}
+		release := db.HoldSubmissionGroups()
+		first := newCase("potholes")
+		firstDone := submit(ctx, first)
+		waitQueued(0) // taken into its own group, which waits for the release
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		gaveUp := submit(short, newCase("potholes"))
+		bad := newCase("potholes")
+		bad.CitizenID = 1 << 40 // no such citizen
+		badDone := submit(ctx, bad)
+		waitQueued(2)
+		select {
+		case err := <-gaveUp:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				release()
+				t.Fatalf("a submission queued past its deadline: %v, want it to give up", err)
+			}
+		case <-time.After(5 * time.Second):
+			release()
+			t.Fatal("a submission queued past its deadline still waits")
+		}
+		together := make([]*dimos.Case, 10)
+		dones := make([]chan error, len(together))
+		for i := range together {
+			together[i] = newCase("potholes")
+			dones[i] = submit(ctx, together[i])
+		}
+		waitQueued(1 + len(together))
+		release()
+		if err := <-firstDone; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-badDone; dimos.ErrorCode(err) != dimos.EINVALID {
+			t.Errorf("a case of no citizen: %v, want invalid", err)
+		}
+		numbers := []string{first.Number}
+		for i, done := range dones {
+			if err := <-done; err != nil {
+				t.Fatalf("case %d of the group: %v", i, err)
+			}
+			numbers = append(numbers, together[i].Number)
+		}
+		// The group failed with the bad case in it, and its cases were written one by
+		// one: every case but the bad one is stored, numbered without a gap.
+		var year, last int
+		fmt.Sscanf(first.Number, "%d-%d", &year, &last)
+		slices.Sort(numbers)
+		for _, n := range numbers[1:] {
+			var seq int
+			fmt.Sscanf(n, "%d-%d", &year, &seq)
+			if seq != last+1 {
+				t.Errorf("numbers %v: a gap before %s, or one taken twice", numbers, n)
+			}
+			last = seq
+		}
+		var stored int
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM cases WHERE number = ANY($1)`, numbers).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if stored != len(numbers) {
+			t.Errorf("%d of %d cases stored", stored, len(numbers))
+		}
+
+		// Ten queued behind a group being written are written in one transaction.
+		release = db.HoldSubmissionGroups()
+		lead := submit(ctx, newCase("potholes"))
+		waitQueued(0)
+		for i := range together {
+			together[i] = newCase("potholes")
+			dones[i] = submit(ctx, together[i])
+		}
+		waitQueued(len(together))
+		release()
+		if err := <-lead; err != nil {
+			t.Fatal(err)
+		}
+		numbers = numbers[:0]
+		for _, done := range dones {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range together {
+			numbers = append(numbers, c.Number)
+		}
+		var transactions int
+		if err := db.Pool.QueryRow(ctx, `SELECT count(DISTINCT xmin::text) FROM cases WHERE number = ANY($1)`, numbers).Scan(&transactions); err != nil {
+			t.Fatal(err)
+		}
+		if transactions != 1 {
+			t.Errorf("ten submissions queued together were written in %d transactions, want 1", transactions)
 		}
 	})
 
