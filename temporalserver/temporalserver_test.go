@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,20 +32,38 @@ func Greet(ctx workflow.Context, name string) (string, error) {
 	return "Καλημέρα, " + name, nil
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // serverLogger sends the server's warnings to stderr (not t.Log: the server's
 // goroutines may log after the test has returned).
 func serverLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// startPicking starts a server on ports it picks itself, and sets o's ports to them
+// for a restart on the same ones. Ports picked by the test and then handed to Start
+// could be taken in between (make test failed once so, "bind: address already in
+// use"); Start tries again with new ports when that happens to the ones it picked.
+func startPicking(t *testing.T, o *temporalserver.Options) *temporalserver.Server {
+	t.Helper()
+	o.Port = 0
+	if o.UIPort != -1 {
+		o.UIPort = 0
+	}
+	s := start(t, *o)
+	_, port, err := net.SplitHostPort(s.FrontendAddr())
+	if err == nil {
+		o.Port, err = strconv.Atoi(port)
+	}
+	if err == nil && s.UIURL() != "" {
+		var u *url.URL
+		if u, err = url.Parse(s.UIURL()); err == nil {
+			o.UIPort, err = strconv.Atoi(u.Port())
+		}
+	}
+	if err != nil {
+		stop(t, s)
+		t.Fatalf("the server's ports: %v", err)
+	}
+	return s
 }
 
 func start(t *testing.T, o temporalserver.Options) *temporalserver.Server {
@@ -166,15 +186,9 @@ func assertUI(t *testing.T, s *temporalserver.Server) {
 // process, serves the workflows of before and runs new ones.
 func TestRestartSamePortKeepsHistory(t *testing.T) {
 	dir := t.TempDir()
-	o := temporalserver.Options{
-		DataDir:   dir,
-		Port:      freePort(t),
-		UIPort:    freePort(t),
-		Namespace: "dimos-test",
-		Logger:    serverLogger(),
-	}
+	o := temporalserver.Options{DataDir: dir, Namespace: "dimos-test", Logger: serverLogger()}
 
-	s := start(t, o)
+	s := startPicking(t, &o)
 	if _, err := os.Stat(filepath.Join(dir, "temporal.sqlite")); err != nil {
 		t.Fatalf("database file: %v", err)
 	}
@@ -204,8 +218,8 @@ func TestRestartSamePortKeepsHistory(t *testing.T) {
 
 // TestMemory: an in-memory server works, and forgets everything on Stop.
 func TestMemory(t *testing.T) {
-	o := temporalserver.Options{Memory: true, Port: freePort(t), UIPort: -1, Logger: serverLogger()}
-	s := start(t, o)
+	o := temporalserver.Options{Memory: true, UIPort: -1, Logger: serverLogger()}
+	s := startPicking(t, &o)
 	if s.UIURL() != "" || s.Namespace() != "default" {
 		t.Fatalf("UIURL %q, Namespace %q", s.UIURL(), s.Namespace())
 	}
@@ -293,8 +307,8 @@ func TestDataDirInUse(t *testing.T) {
 // client and a worker dialled before Stop are kept through a short outage
 // and work again, without redialling, once the server is back on its port.
 func TestClientSurvivesRestart(t *testing.T) {
-	o := temporalserver.Options{DataDir: t.TempDir(), Port: freePort(t), UIPort: -1, Logger: serverLogger()}
-	s := start(t, o)
+	o := temporalserver.Options{DataDir: t.TempDir(), UIPort: -1, Logger: serverLogger()}
+	s := startPicking(t, &o)
 	c := dial(t, s)
 	defer c.Close()
 	w := worker.New(c, taskQueue, worker.Options{})
