@@ -66,7 +66,10 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.weekly().Day, overdueAt, open.OverdueDay,
 		held.service, held.assignee, held.waiting, held.unclaimed}
 	if db.submissions != nil {
-		c.ID, c.Number, err = db.submissions.submit(ctx, db, args)
+		// Grouped with the submissions that take the same rows: the year's number
+		// and the report and inbox rows it counts in.
+		key := fmt.Sprint(c.SubmittedAt.In(athens).Year(), k, open, held)
+		c.ID, c.Number, err = db.submissions.submit(ctx, db, key, args)
 	} else {
 		c.ID, c.Number, err = db.submitOne(ctx, args)
 	}

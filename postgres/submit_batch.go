@@ -17,22 +17,14 @@ import (
 // at once cost it about three times the processor time a case (BENCHMARKS.md,
 // eleventh session).
 //
-// A group holds only submissions that count in the same report and inbox rows
-// (submitKey): its transaction then takes the rows a single submission takes, in the
+// A group holds only submissions that count in the same rows besides their case,
+// those of one key (SubmitCase): its transaction then takes the rows a single submission takes, in the
 // same order, however many cases it writes, so it can deadlock with nothing that a
 // single submission could not. Groups of different rows run side by side, and queue
 // on the number row as single submissions do.
 
 // maxSubmitGroup bounds the cases one transaction writes.
 const maxSubmitGroup = 64
-
-// submitKey is what decides the rows a submission counts in besides its case: the
-// year (the number row) and the report and inbox keys; the arguments of
-// submitCaseSQL at these places.
-func submitKey(args []any) string {
-	return fmt.Sprint(args[0], args[1], args[2], args[3], args[24], args[25], args[26], args[27], args[28],
-		args[30], args[31], args[32], args[33], args[34])
-}
 
 // submission is a case waiting to be written with others.
 type submission struct {
@@ -69,11 +61,10 @@ var errAlone = errors.New("postgres: submission group failed")
 // submitGroupTimeout bounds a group's transaction, which no submitter's context ends.
 const submitGroupTimeout = time.Minute
 
-// submit writes a case's submitCaseSQL (args) with others of its key and returns its
-// id and number. Until a group takes it, a submission whose ctx ends is withdrawn and
-// nothing of it is stored.
-func (g *submitGroups) submit(ctx context.Context, db *DB, args []any) (int64, string, error) {
-	key := submitKey(args)
+// submit writes a case's submitCaseSQL (args) with others of the same key and returns
+// its id and number. Until a group takes it, a submission whose ctx ends is withdrawn
+// and nothing of it is stored.
+func (g *submitGroups) submit(ctx context.Context, db *DB, key string, args []any) (int64, string, error) {
 	s := &submission{args: args, done: make(chan struct{}), lead: make(chan struct{})}
 	g.mu.Lock()
 	g.queued[key] = append(g.queued[key], s)
