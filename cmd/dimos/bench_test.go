@@ -223,6 +223,44 @@ func statOf(rec *loadgen.Recorder, op string, elapsed time.Duration) loadgen.OpS
 	return loadgen.OpStats{Op: op}
 }
 
+// intakeBodies are n portal submissions as a municipality receives them: every
+// category a citizen files online, each of its kinds, on different streets, from
+// different people, some with a location and a phone. Cases of one category, kind and
+// day count in the same report and inbox rows; a burst of one category would share
+// them all.
+func intakeBodies(n int) [][]byte {
+	type filing struct {
+		category string
+		kind     dimos.Kind
+	}
+	var filings []filing
+	for _, c := range postgres.DemoCategories {
+		for _, k := range c.Kinds {
+			if k != dimos.KindCertificate {
+				filings = append(filings, filing{c.Code, k})
+			}
+		}
+	}
+	streets := []string{"Ερμού", "Κοραή", "Λασιθίου", "25ης Μαρτίου", "Ρούσσου Κουνδούρου", "Κονδυλάκη"}
+	firsts := []string{"Ελένη", "Γιώργος", "Μαρία", "Νίκος", "Κατερίνα"}
+	lasts := []string{"Παππά", "Μαυράκης", "Σφακιανάκη", "Δασκαλάκης", "Τζανάκη", "Αλεξάκης", "Βασιλάκη"}
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		f, street := filings[i%len(filings)], streets[i%len(streets)]
+		contact := map[string]string{"first_name": firsts[i%len(firsts)], "last_name": lasts[i%len(lasts)],
+			"email": fmt.Sprintf("citizen%d@example.gr", i)}
+		body := map[string]any{"kind": f.kind, "category": f.category,
+			"subject": "Πρόβλημα στην οδό " + street, "text": fmt.Sprintf("Παρακαλώ ελέγξτε το σημείο στην οδό %s %d.", street, i%90+1),
+			"contact": contact}
+		if i%3 == 0 {
+			contact["phone"] = fmt.Sprintf("69%08d", i)
+			body["location"] = map[string]float64{"lat": 35.19 + float64(i%100)/10000, "lon": 25.71 + float64(i%70)/10000}
+		}
+		bodies[i], _ = json.Marshal(body)
+	}
+	return bodies
+}
+
 // BenchmarkIntake: citizens POST cases to the intake API until every case has its
 // workflow, next to bare StartWorkflow calls on the same server, from as many clients.
 //
@@ -237,15 +275,13 @@ func BenchmarkIntake(b *testing.B) {
 	e := benchSetup(b)
 	n, conc := benchInt("DIMOS_BENCH_INTAKE", 2000), benchInt("DIMOS_BENCH_CONCURRENCY", 32)
 	ctx := context.Background()
-	body, _ := json.Marshal(map[string]any{"kind": "complaint", "category": "potholes",
-		"subject": "Λακκούβα στην οδό Ερμού", "text": "Μεγάλη λακκούβα μπροστά στο 12.",
-		"contact": map[string]string{"first_name": "Ελένη", "last_name": "Παππά", "email": "eleni@example.gr"}})
+	bodies := intakeBodies(n)
 	httpc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
 	// intake POSTs n cases and waits until each has its workflow.
 	intake := func(rec *loadgen.Recorder, op string) (time.Duration, error) {
 		began := time.Now()
-		_, err := hammer(n, conc, rec, op, func(int) error {
-			resp, err := httpc.Post(e.base+"/api/v1/cases", "application/json", bytes.NewReader(body))
+		_, err := hammer(n, conc, rec, op, func(i int) error {
+			resp, err := httpc.Post(e.base+"/api/v1/cases", "application/json", bytes.NewReader(bodies[i]))
 			if err != nil {
 				return err
 			}
