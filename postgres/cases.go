@@ -23,11 +23,10 @@ func mustLoadLocation(name string) *time.Location {
 }
 
 // SubmitCase stores a new case, its number, its "received" event, its first stage
-// timing and its count in the delay reports in one statement: once it returns, the
-// case is kept whatever else is down. One statement, not a transaction of six, because
-// every submission takes the year's number row (and its day's report row) and holds
-// it until commit: the fewer round trips while it is held, the more cases per second.
-// For the same reason submissions that arrive together are written together, in one
+// timing and its counts in the delay reports and the inbox in one transaction, sent
+// in one round trip: once it returns, the case is kept whatever else is down. Every
+// submission takes the year's number row (and its day's report rows) and holds it
+// until commit, so submissions that arrive together are written together, in one
 // transaction (submitGroups).
 func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 	if c.SubmittedAt.IsZero() {
@@ -50,34 +49,37 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 	if c.Location != nil {
 		lat, lon = &c.Location.Lat, &c.Location.Lon
 	}
-	// The delay reports count it received, with nobody holding it yet.
+	// The delay reports count it received, with nobody holding it yet, open, with
+	// its clock running, and the inbox's counts unclaimed.
 	f := caseFacts{Category: c.CategoryCode, Channel: string(c.Channel), Kind: string(c.Kind), SubmittedAt: c.SubmittedAt,
 		StatutoryDays: statutory}
-	k := f.key(c.SubmittedAt, measureReceived, 0, 0)
-	// And open, with nobody holding it and its clock running.
 	open, overdueAt, _ := f.open(openState{stage: c.Stage})
-	// And in the inbox's counts, unclaimed.
 	held, _ := inboxKeyOf(openState{stage: c.Stage})
-	args := []any{c.SubmittedAt.In(athens).Year(),
-		c.Kind, c.CategoryCode, c.Channel, c.Subject, c.Text, c.DesiredAction,
-		c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
-		c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash, c.CitizenID,
-		lat, lon, c.Address, c.Purpose, c.Delivery, clock.deadline(),
-		k.Day, k.Measure, k.ServiceID, k.EmployeeID, k.weekly().Day, overdueAt, open.OverdueDay,
-		held.service, held.assignee, held.waiting, held.unclaimed}
-	if db.submissions != nil {
-		// Grouped with the submissions that take the same rows: the year's number
-		// and the report and inbox rows it counts in.
-		key := fmt.Sprint(c.SubmittedAt.In(athens).Year(), k, open, held)
-		c.ID, c.Number, err = db.submissions.submit(ctx, db, key, args)
-	} else {
-		c.ID, c.Number, err = db.submitOne(ctx, args)
+	year := c.SubmittedAt.In(athens).Year()
+	s := &submission{
+		args: []any{year,
+			c.Kind, c.CategoryCode, c.Channel, c.Subject, c.Text, c.DesiredAction,
+			c.Anonymous, c.Contact.FirstName, c.Contact.LastName, c.Contact.Email, c.Contact.Phone,
+			c.Lang, c.Stage, c.Status, c.SubmittedAt, c.AccessKeyHash, c.CitizenID,
+			lat, lon, c.Address, c.Purpose, c.Delivery, clock.deadline(), overdueAt},
+		received: f.key(c.SubmittedAt, measureReceived, 0, 0),
+		open:     open,
+		inbox:    held,
 	}
+	if db.submissions != nil {
+		// Grouped with the other submissions of the year, which take its number row.
+		err = db.submissions.submit(ctx, db, year, s)
+	} else {
+		err = db.writeAlone(ctx, s)
+	}
+	c.ID, c.Number = s.id, s.number
 	return translate(err, "error.not_found")
 }
 
-// submitCaseSQL is SubmitCase's statement. The number is the year's next, written as
-// dimos.FormatCaseNumber writes it (YYYY-NNNNNN, more digits past 999999).
+// submitCaseSQL writes a new case: its number (the year's next, written as
+// dimos.FormatCaseNumber writes it, YYYY-NNNNNN, more digits past 999999), its row,
+// its first stage timing and its "received" event. The counts it adds to the report's
+// and the inbox's rows are written after it, by writeGroup, for a whole group at once.
 const submitCaseSQL = `WITH seq AS (
 		INSERT INTO case_numbers (year, last) VALUES ($1, 1)
 		ON CONFLICT (year) DO UPDATE SET last = case_numbers.last + 1
@@ -89,7 +91,7 @@ const submitCaseSQL = `WITH seq AS (
 			lat, lon, address, purpose, delivery, clock_deadline_at, report_overdue_at)
 		SELECT lpad($1::text, greatest(4, length($1::text)), '0') || '-' || lpad(seq.last::text, greatest(6, length(seq.last::text)), '0'),
 			$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17, nullif($18::bigint, 0),
-			$19, $20, $21, $22, $23, $24, $30
+			$19, $20, $21, $22, $23, $24, $25
 		FROM seq
 		RETURNING id, number
 	), timing AS (
@@ -98,32 +100,6 @@ const submitCaseSQL = `WITH seq AS (
 	), event AS (
 		INSERT INTO case_events (case_id, at, type, public)
 		SELECT c.id, $16, 'received', true FROM c
-	), counted AS (
-		INSERT INTO report_rollups AS r (day, measure, service_id, employee_id, category_code, channel, kind, n)
-		SELECT $25, $26, $27, $28, $3, $4, $2, 1 FROM c
-		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET n = r.n + 1
-		RETURNING 1
-	), counted_weekly AS (
-		-- FROM counted, not FROM c: the sub-statements of a WITH run in no set order,
-		-- but this one has no row to insert before counted has written (and locked)
-		-- the daily row. Daily before weekly is the order every rollup writer keeps
-		-- (rollupWrites); taken the other way round, submissions and transitions
-		-- deadlocked under load.
-		INSERT INTO report_rollups_weekly AS r (day, measure, service_id, employee_id, category_code, channel, kind, n)
-		SELECT $29, $26, $27, $28, $3, '', '', 1 FROM counted
-		ON CONFLICT (day, measure, service_id, employee_id, category_code, channel, kind) DO UPDATE SET n = r.n + 1
-		RETURNING 1
-	), counted_open AS (
-		-- Open, after the rollups for the same reason (moveOpen).
-		INSERT INTO report_open AS r (day, service_id, employee_id, category_code, channel, kind, overdue_day, n)
-		SELECT $25, $27, $28, $3, $4, $2, $31, 1 FROM counted_weekly
-		ON CONFLICT (day, service_id, employee_id, category_code, channel, kind, overdue_day) DO UPDATE SET n = r.n + 1
-		RETURNING 1
-	), counted_inbox AS (
-		-- The inbox's, after report_open (moveInbox).
-		INSERT INTO inbox_counts AS r (service_id, assignee_id, waiting, unclaimed, n)
-		SELECT $32, $33, $34, $35, 1 FROM counted_open
-		ON CONFLICT (service_id, assignee_id, waiting, unclaimed) DO UPDATE SET n = r.n + 1
 	)
 	SELECT id, number FROM c`
 

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"dimos"
@@ -70,10 +71,10 @@ func HistogramBuckets(raw []byte) (map[int]int, error) {
 }
 
 // HoldSubmissionGroups keeps every group of submissions from being written until
-// release is called, so that those arriving meanwhile queue up.
+// release is first called, so that those arriving meanwhile queue up.
 func (db *DB) HoldSubmissionGroups() (release func()) {
 	db.submissions.gate.Lock()
-	return db.submissions.gate.Unlock
+	return sync.OnceFunc(db.submissions.gate.Unlock)
 }
 
 // SubmissionsWaiting counts the submissions queued and not yet taken into a group, and

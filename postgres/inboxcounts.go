@@ -45,7 +45,7 @@ func (k inboxKey) compare(o inboxKey) int {
 
 // moveInbox moves a case in inbox_counts from where it counted in before to where it
 // counts in after, inside tx. Its rows are taken in key order, after report_open's
-// (moveOpenRows), as SubmitCase takes its one.
+// (moveOpenRows), as a group of submissions takes its (queueGroupCounts).
 func moveInbox(ctx context.Context, tx execer, before, after openState) error {
 	kb, openb := inboxKeyOf(before)
 	ka, opena := inboxKeyOf(after)

@@ -113,27 +113,33 @@ func TestSubmitCase(t *testing.T) {
 			go func() { done <- db.SubmitCase(ctx, c) }()
 			return done
 		}
-		release := db.HoldSubmissionGroups()
+		// hold holds the groups back until the release, or until the subtest ends:
+		// a failure must not leave the submissions of later subtests queued.
+		hold := func() (release func()) {
+			release = db.HoldSubmissionGroups()
+			t.Cleanup(release)
+			return release
+		}
+		release := hold()
 		first := newCase("potholes")
 		firstDone := submit(ctx, first)
 		waitQueued(0) // taken into its own group, which waits for the release
-		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-		defer cancel()
-		gaveUp := submit(short, newCase("potholes"))
 		bad := newCase("potholes")
 		bad.CitizenID = 1 << 40 // no such citizen
 		badDone := submit(ctx, bad)
-		waitQueued(2)
+		waitQueued(1)
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		gaveUp := submit(short, newCase("potholes"))
 		select {
 		case err := <-gaveUp:
 			if !errors.Is(err, context.DeadlineExceeded) {
-				release()
 				t.Fatalf("a submission queued past its deadline: %v, want it to give up", err)
 			}
 		case <-time.After(5 * time.Second):
-			release()
 			t.Fatal("a submission queued past its deadline still waits")
 		}
+		waitQueued(1) // withdrawn, and the bad one still queued
 		together := make([]*dimos.Case, 10)
 		dones := make([]chan error, len(together))
 		for i := range together {
@@ -176,12 +182,19 @@ func TestSubmitCase(t *testing.T) {
 			t.Errorf("%d of %d cases stored", stored, len(numbers))
 		}
 
-		// Ten queued behind a group being written are written in one transaction.
-		release = db.HoldSubmissionGroups()
+		// Ten queued behind a group being written are written in one transaction,
+		// though they count in different report and inbox rows: other categories,
+		// channels, kinds and days.
+		release = hold()
 		lead := submit(ctx, newCase("potholes"))
 		waitQueued(0)
+		categories := []string{"potholes", "water-fault", "cleaning", "street-lighting"}
+		channels := []dimos.Channel{dimos.ChannelPortal, dimos.ChannelIVR, dimos.ChannelOpen311}
+		kinds := []dimos.Kind{dimos.KindComplaint, dimos.KindRequest}
 		for i := range together {
-			together[i] = newCase("potholes")
+			together[i] = newCase(categories[i%len(categories)])
+			together[i].Channel, together[i].Kind = channels[i%len(channels)], kinds[i%len(kinds)]
+			together[i].SubmittedAt = time.Now().AddDate(0, 0, -i%3)
 			dones[i] = submit(ctx, together[i])
 		}
 		waitQueued(len(together))
@@ -204,6 +217,17 @@ func TestSubmitCase(t *testing.T) {
 		}
 		if transactions != 1 {
 			t.Errorf("ten submissions queued together were written in %d transactions, want 1", transactions)
+		}
+		// Each row counted once with its cases: what a rebuild from the cases makes.
+		if drift, err := db.InboxCountsDrift(ctx); err != nil || len(drift) > 0 {
+			t.Errorf("inbox_counts after a group: %v %v", drift, err)
+		}
+		written := rollupSnapshot(t, db)
+		if err := db.RebuildRollups(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rebuilt := rollupSnapshot(t, db); rebuilt != written {
+			t.Errorf("the rollups a group wrote and a rebuild differ:\n%s", firstDiff(written, rebuilt))
 		}
 	})
 

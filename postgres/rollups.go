@@ -176,8 +176,8 @@ func (h *hotRows) send(ctx context.Context, tx pgx.Tx) error {
 
 // rollupWrites adds facts to the rollups inside tx, taking their rows in one global
 // order: every row of report_rollups before any of report_rollups_weekly, and within
-// a table by key. Every writer of the rollups (this, and SubmitCase's statement, which
-// writes the daily row before the weekly one) takes them in that order, so no two
+// a table by key. Every writer of the rollups (this, and a group of submissions,
+// queueGroupCounts) takes them in that order, so no two
 // transactions can each hold a row the other waits for: under load, submissions and
 // transitions of the same day and category deadlocked when they took them in
 // different orders.

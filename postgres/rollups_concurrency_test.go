@@ -21,15 +21,19 @@ import (
 // here (SQLSTATE 40P01), as BenchmarkIntake's submissions and transitions did; in one
 // global order they only wait. The rollups must still be what a rebuild makes.
 func TestRollupWritersDoNotDeadlock(t *testing.T) {
-	t.Run("SubmissionsAndTransitions", func(t *testing.T) { testRollupWriters(t, false) })
+	t.Run("SubmissionsAndTransitions", func(t *testing.T) { testRollupWriters(t, false, false) })
+	// Submissions of both categories, every channel and kind and three days at once,
+	// which are written in groups that take many rows (submitGroups), beside the
+	// transitions that move their counts.
+	t.Run("MixedRows", func(t *testing.T) { testRollupWriters(t, false, true) })
 	// With the category's statutory limit changed back and forth meanwhile, which
 	// moves its open cases between overdue days (retargetOpenCounts). A rebuild would
 	// judge the closed cases by the last limit, not the one they closed under: only
 	// the open counts are compared.
-	t.Run("AndNewLimits", func(t *testing.T) { testRollupWriters(t, true) })
+	t.Run("AndNewLimits", func(t *testing.T) { testRollupWriters(t, true, false) })
 }
 
-func testRollupWriters(t *testing.T, retarget bool) {
+func testRollupWriters(t *testing.T, retarget, mixed bool) {
 	ctx := context.Background()
 	fx := newFixture(t)
 	day := athensAt(24, 9, 0)
@@ -64,6 +68,12 @@ func testRollupWriters(t *testing.T, retarget bool) {
 			for i := range casesEach {
 				c := newCase("bins")
 				c.SubmittedAt = day.Add(time.Duration(g*casesEach+i) * time.Second)
+				if mixed {
+					c.CategoryCode = []string{"bins", "roads"}[i%2]
+					c.Channel = []dimos.Channel{dimos.ChannelPortal, dimos.ChannelIVR, dimos.ChannelOpen311, dimos.ChannelDesk}[g%4]
+					c.Kind = []dimos.Kind{dimos.KindComplaint, dimos.KindRequest, dimos.KindSuggestion}[i%3]
+					c.SubmittedAt = c.SubmittedAt.AddDate(0, 0, g%3-1)
+				}
 				if err := fx.db.SubmitCase(ctx, c); err != nil {
 					errs <- fmt.Errorf("client %d submit: %w", g, err)
 					return

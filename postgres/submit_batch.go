@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Submissions are written in groups: while one group's transaction runs, the
@@ -17,18 +16,25 @@ import (
 // at once cost it about three times the processor time a case (BENCHMARKS.md,
 // eleventh session).
 //
-// A group holds only submissions that count in the same rows besides their case,
-// those of one key (SubmitCase): its transaction then takes the rows a single submission takes, in the
-// same order, however many cases it writes, so it can deadlock with nothing that a
-// single submission could not. Groups of different rows run side by side, and queue
-// on the number row as single submissions do.
+// A group holds the submissions of one year, whatever their category, channel or
+// kind: they all take the year's number row, so they could not have been written
+// side by side anyway. Its transaction writes the cases first, then each report and
+// inbox row they count in once, with the number of its cases, in the order every
+// writer takes those rows (daily rollups, weekly rollups, report_open, inbox_counts,
+// each by key; see rollupWrites). So a group can deadlock with nothing that a single
+// submission could not, however many rows it takes.
 
 // maxSubmitGroup bounds the cases one transaction writes.
 const maxSubmitGroup = 64
 
 // submission is a case waiting to be written with others.
 type submission struct {
-	args   []any
+	args []any // submitCaseSQL's
+	// The rows it counts in: received under nobody, open, and unclaimed in the inbox.
+	received rollupKey
+	open     openKey
+	inbox    inboxKey
+
 	id     int64
 	number string
 	err    error
@@ -39,19 +45,20 @@ type submission struct {
 	done, lead chan struct{}
 }
 
-// submitGroups are the submissions queued by key, and the keys whose group is being
-// written; the first submission of a key with none being written writes its group.
+// submitGroups are the submissions queued by year, and the years whose group is
+// being written; the first submission of a year with none being written writes its
+// group.
 type submitGroups struct {
 	mu      sync.Mutex
-	queued  map[string][]*submission
-	writing map[string]bool
+	queued  map[int][]*submission
+	writing map[int]bool
 	// gate is held for reading while a group is written; tests hold it to let
 	// submissions queue up.
 	gate sync.RWMutex
 }
 
 func newSubmitGroups() *submitGroups {
-	return &submitGroups{queued: map[string][]*submission{}, writing: map[string]bool{}}
+	return &submitGroups{queued: map[int][]*submission{}, writing: map[int]bool{}}
 }
 
 // errAlone tells the submissions of a group whose transaction failed before its
@@ -61,66 +68,66 @@ var errAlone = errors.New("postgres: submission group failed")
 // submitGroupTimeout bounds a group's transaction, which no submitter's context ends.
 const submitGroupTimeout = time.Minute
 
-// submit writes a case's submitCaseSQL (args) with others of the same key and returns
-// its id and number. Until a group takes it, a submission whose ctx ends is withdrawn
-// and nothing of it is stored.
-func (g *submitGroups) submit(ctx context.Context, db *DB, key string, args []any) (int64, string, error) {
-	s := &submission{args: args, done: make(chan struct{}), lead: make(chan struct{})}
+// submit writes s with the other submissions of its year and sets its id and number.
+// Until a group takes it, a submission whose ctx ends is withdrawn and nothing of it
+// is stored.
+func (g *submitGroups) submit(ctx context.Context, db *DB, year int, s *submission) error {
+	s.done, s.lead = make(chan struct{}), make(chan struct{})
 	g.mu.Lock()
-	g.queued[key] = append(g.queued[key], s)
-	first := !g.writing[key]
-	g.writing[key] = true
+	g.queued[year] = append(g.queued[year], s)
+	first := !g.writing[year]
+	g.writing[year] = true
 	g.mu.Unlock()
 	if first {
-		g.write(db, key)
+		g.write(db, year)
 	} else {
 		select {
 		case <-s.done:
 		case <-s.lead:
-			g.write(db, key)
+			g.write(db, year)
 		case <-ctx.Done():
-			withdrawn, leads := g.withdraw(key, s)
+			withdrawn, leads := g.withdraw(year, s)
 			if withdrawn {
 				if leads { // the others behind it still need a writer
-					g.write(db, key)
+					g.write(db, year)
 				}
-				return 0, "", ctx.Err()
+				return ctx.Err()
 			}
 			<-s.done // taken: its group is being written
 		}
 	}
 	if errors.Is(s.err, errAlone) {
-		return db.submitOne(ctx, args)
+		return db.writeAlone(ctx, s)
 	}
-	return s.id, s.number, s.err
+	return s.err
 }
 
 // withdraw takes a submission out of its queue, unless a group has taken it, and
 // tells whether it had been told to write the next group.
-func (g *submitGroups) withdraw(key string, s *submission) (withdrawn, leads bool) {
+func (g *submitGroups) withdraw(year int, s *submission) (withdrawn, leads bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if s.taken {
 		return false, false
 	}
-	q := g.queued[key]
+	q := g.queued[year]
 	for i, o := range q {
 		if o == s {
-			g.queued[key] = append(q[:i:i], q[i+1:]...)
+			g.queued[year] = append(q[:i:i], q[i+1:]...)
 			break
 		}
 	}
 	return true, s.leads
 }
 
-// write writes the first maxSubmitGroup submissions queued under key as one group,
+// write writes the first maxSubmitGroup submissions queued for year as one group,
 // then tells the first one left, if any, to write the next.
-func (g *submitGroups) write(db *DB, key string) {
+func (g *submitGroups) write(db *DB, year int) {
 	g.mu.Lock()
-	q := g.queued[key]
+	q := g.queued[year]
 	n := min(len(q), maxSubmitGroup)
 	group := q[:n:n]
-	g.queued[key] = q[n:]
+	g.queued[year] = q[n:]
 	for _, s := range group {
 		s.taken = true
 	}
@@ -128,7 +135,9 @@ func (g *submitGroups) write(db *DB, key string) {
 
 	if len(group) > 0 {
 		g.gate.RLock()
-		err := db.writeGroup(group)
+		ctx, cancel := context.WithTimeout(context.Background(), submitGroupTimeout)
+		err := db.writeGroup(ctx, group)
+		cancel()
 		g.gate.RUnlock()
 		for _, s := range group {
 			s.err = err
@@ -138,47 +147,110 @@ func (g *submitGroups) write(db *DB, key string) {
 
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if rest := g.queued[key]; len(rest) > 0 {
+	if rest := g.queued[year]; len(rest) > 0 {
 		rest[0].leads = true
 		close(rest[0].lead)
 		return
 	}
-	delete(g.queued, key)
-	delete(g.writing, key)
+	delete(g.queued, year)
+	delete(g.writing, year)
 }
 
-// writeGroup writes a group in one transaction, its statements sent together. An
-// error before the commit (a statement refused, the connection lost) wraps errAlone:
-// nothing of the group was kept, and its cases may be written again one by one. A
-// failed commit may yet have been made, so its error is returned as it is: writing
-// the cases again could store them twice.
-func (db *DB) writeGroup(group []*submission) error {
-	ctx, cancel := context.WithTimeout(context.Background(), submitGroupTimeout)
-	defer cancel()
+// writeAlone writes one submission in a transaction of its own.
+func (db *DB) writeAlone(ctx context.Context, s *submission) error {
+	group := []*submission{s}
+	err := db.writeGroup(ctx, group)
+	if errors.Is(err, errAlone) {
+		return errors.Unwrap(err) // the statement's error, or the connection's
+	}
+	return err
+}
+
+// writeGroup writes a group in one transaction, its statements sent together, and
+// sets each case's id and number. An error before the commit (a statement refused,
+// the connection lost) is an aloneError (errors.Is errAlone): nothing of the group was kept,
+// and its cases may be written again one by one. A failed commit may yet have been
+// made, so its error is returned as it is: writing the cases again could store them
+// twice.
+func (db *DB) writeGroup(ctx context.Context, group []*submission) error {
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errAlone, err)
+		return &aloneError{err}
 	}
 	defer func() { _ = tx.Rollback(ctx) }() // after the commit, nothing to do
-	b := &pgx.Batch{}
+	var rows hotRows
 	for _, s := range group {
-		b.Queue(submitCaseSQL, s.args...)
+		rows.b.Queue(submitCaseSQL, s.args...)
 	}
-	res := tx.SendBatch(ctx, b)
+	if err := queueGroupCounts(ctx, &rows, group); err != nil {
+		return &aloneError{err}
+	}
+	res := tx.SendBatch(ctx, &rows.b)
 	for _, s := range group {
 		if err := res.QueryRow().Scan(&s.id, &s.number); err != nil {
 			res.Close()
-			return fmt.Errorf("%w: %w", errAlone, err)
+			return &aloneError{err}
 		}
 	}
 	if err := res.Close(); err != nil {
-		return fmt.Errorf("%w: %w", errAlone, err)
+		return &aloneError{fmt.Errorf("report and inbox counts: %w", err)}
 	}
 	return tx.Commit(ctx)
 }
 
-// submitOne writes one submission alone.
-func (db *DB) submitOne(ctx context.Context, args []any) (id int64, number string, err error) {
-	err = db.Pool.QueryRow(ctx, submitCaseSQL, args...).Scan(&id, &number)
-	return id, number, err
+// aloneError is an error of a group before its commit: errors.Is(err, errAlone), and
+// errors.Unwrap gives the error itself.
+type aloneError struct{ err error }
+
+func (e *aloneError) Error() string        { return errAlone.Error() + ": " + e.err.Error() }
+func (e *aloneError) Unwrap() error        { return e.err }
+func (e *aloneError) Is(target error) bool { return target == errAlone }
+
+// queueGroupCounts adds the group's cases to the rows they count in: each row once,
+// with the number of the group's cases in it, in the order every writer takes them.
+func queueGroupCounts(ctx context.Context, tx execer, group []*submission) error {
+	var received, weekly []rollupKey
+	var open []openKey
+	var inbox []inboxKey
+	for _, s := range group {
+		received = append(received, s.received)
+		weekly = append(weekly, s.received.weekly())
+		open = append(open, s.open)
+		inbox = append(inbox, s.inbox)
+	}
+	for _, w := range tally(received, rollupKey.compare) {
+		if err := bumpCount(ctx, tx, "report_rollups", w.k, w.delta); err != nil {
+			return err
+		}
+	}
+	for _, w := range tally(weekly, rollupKey.compare) {
+		if err := bumpCount(ctx, tx, "report_rollups_weekly", w.k, w.delta); err != nil {
+			return err
+		}
+	}
+	for _, w := range tally(open, openKey.compare) {
+		if err := bumpOpen(ctx, tx, w.k, w.delta); err != nil {
+			return err
+		}
+	}
+	for _, w := range tally(inbox, inboxKey.compare) {
+		if err := bumpInbox(ctx, tx, w.k, w.delta); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tally counts the keys, each once, in key order.
+func tally[K any](keys []K, compare func(a, b K) int) []countMove[K] {
+	slices.SortFunc(keys, compare)
+	var out []countMove[K]
+	for _, k := range keys {
+		if n := len(out); n > 0 && compare(out[n-1].k, k) == 0 {
+			out[n-1].delta++
+			continue
+		}
+		out = append(out, countMove[K]{k, 1})
+	}
+	return out
 }
