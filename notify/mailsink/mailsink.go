@@ -6,6 +6,7 @@ package mailsink
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -57,8 +58,18 @@ func Start(addr string, log *slog.Logger) (*Sink, error) {
 // Addr is the host:port the sink listens on.
 func (s *Sink) Addr() string { return s.ln.Addr().String() }
 
-// Close stops the server.
-func (s *Sink) Close() error { return s.srv.Close() }
+// closeGrace is how long Close waits for the mails being handed over.
+const closeGrace = 5 * time.Second
+
+// Close stops the server: it takes no new connection, and lets those open finish the
+// mail they are handing over and quit, for up to closeGrace. Closing them in the
+// middle of a mail lost it, and made the SMTP library panic on the session the close
+// had taken away.
+func (s *Sink) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
 
 // Messages returns the latest messages, oldest first.
 func (s *Sink) Messages() []Message {
