@@ -72,8 +72,12 @@ func (db *DB) SubmitCase(ctx context.Context, c *dimos.Case) error {
 	} else {
 		err = db.writeAlone(ctx, s)
 	}
+	if err != nil {
+		// s may hold the number of a group that was rolled back.
+		return translate(err, "error.not_found")
+	}
 	c.ID, c.Number = s.id, s.number
-	return translate(err, "error.not_found")
+	return nil
 }
 
 // submitCaseSQL writes a new case: its number (the year's next, written as
