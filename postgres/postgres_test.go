@@ -22,6 +22,15 @@ func newCase(category string) *dimos.Case {
 	}
 }
 
+// mixedCase is the i-th of cases that count in different report and inbox rows: four
+// categories, three channels and two kinds in turn.
+func mixedCase(i int) *dimos.Case {
+	c := newCase([]string{"potholes", "water-fault", "cleaning", "street-lighting"}[i%4])
+	c.Channel = []dimos.Channel{dimos.ChannelPortal, dimos.ChannelIVR, dimos.ChannelOpen311}[i%3]
+	c.Kind = []dimos.Kind{dimos.KindComplaint, dimos.KindRequest}[i%2]
+	return c
+}
+
 func TestMigrate(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.NewURL(t)
@@ -188,12 +197,8 @@ func TestSubmitCase(t *testing.T) {
 		release = hold()
 		lead := submit(ctx, newCase("potholes"))
 		waitQueued(0)
-		categories := []string{"potholes", "water-fault", "cleaning", "street-lighting"}
-		channels := []dimos.Channel{dimos.ChannelPortal, dimos.ChannelIVR, dimos.ChannelOpen311}
-		kinds := []dimos.Kind{dimos.KindComplaint, dimos.KindRequest}
 		for i := range together {
-			together[i] = newCase(categories[i%len(categories)])
-			together[i].Channel, together[i].Kind = channels[i%len(channels)], kinds[i%len(kinds)]
+			together[i] = mixedCase(i)
 			together[i].SubmittedAt = time.Now().AddDate(0, 0, -i%3)
 			dones[i] = submit(ctx, together[i])
 		}
