@@ -149,15 +149,27 @@ func (a *actor) person() (first, last, email, phone string) {
 		fmt.Sprintf("loadgen%d@example.gr", a.r.IntN(1_000_000)), fmt.Sprintf("69%08d", a.r.IntN(100_000_000))
 }
 
+// PortalBody is the JSON of the n-th of a portal's submissions (POST /api/v1/cases),
+// of a kind in a category: each from another citizen, on one of a few streets, and
+// one in three with a phone and a point on the map. loadgen's citizens file these,
+// and BenchmarkIntake POSTs them.
+func PortalBody(n int, category, kind string) []byte {
+	street := streets[n%len(streets)]
+	contact := map[string]string{"first_name": firsts[n%len(firsts)], "last_name": lasts[n/len(firsts)%len(lasts)],
+		"email": fmt.Sprintf("citizen%d@example.gr", n)}
+	body := map[string]any{"kind": kind, "category": category,
+		"subject": "Πρόβλημα στην οδό " + street, "text": fmt.Sprintf("Παρακαλώ ελέγξτε το σημείο στην οδό %s %d.", street, n%90+1),
+		"desired_action": "Αποκατάσταση", "contact": contact}
+	if n%3 == 0 {
+		contact["phone"] = fmt.Sprintf("69%08d", n%100_000_000)
+		body["location"] = map[string]float64{"lat": 35.19 + float64(n%100)/10000, "lon": 25.71 + float64(n%70)/10000}
+	}
+	b, _ := json.Marshal(body)
+	return b
+}
+
 func (a *actor) submitPortal(ctx context.Context, category string) (string, error) {
-	first, last, email, phone := a.person()
-	street := streets[a.r.IntN(len(streets))]
-	body, _ := json.Marshal(map[string]any{
-		"kind": "complaint", "category": category,
-		"subject": "Πρόβλημα στην οδό " + street, "text": "Παρακαλώ ελέγξτε το σημείο στην οδό " + street + ".",
-		"desired_action": "Αποκατάσταση", "location": map[string]float64{"lat": 35.19 + a.r.Float64()/100, "lon": 25.71 + a.r.Float64()/100},
-		"contact": map[string]string{"first_name": first, "last_name": last, "email": email, "phone": phone},
-	})
+	body := PortalBody(a.r.IntN(1_000_000), category, "complaint")
 	code, resp, err := a.post(ctx, "/api/v1/cases", "application/json", body)
 	if err != nil {
 		return "", err

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -223,40 +222,24 @@ func statOf(rec *loadgen.Recorder, op string, elapsed time.Duration) loadgen.OpS
 	return loadgen.OpStats{Op: op}
 }
 
-// intakeBodies are n portal submissions as a municipality receives them: every
-// category a citizen files online, each of its kinds, on different streets, from
-// different people, some with a location and a phone. Cases of one category, kind and
-// day count in the same report and inbox rows; a burst of one category would share
-// them all.
+// intakeBodies are n portal submissions as a municipality receives them
+// (loadgen.PortalBody), of every category a citizen files online and each of its
+// kinds in turn. Cases of one category, kind and day count in the same report and
+// inbox rows; a burst of one category would share them all.
 func intakeBodies(n int) [][]byte {
-	type filing struct {
-		category string
-		kind     dimos.Kind
-	}
+	type filing struct{ category, kind string }
 	var filings []filing
 	for _, c := range postgres.DemoCategories {
 		for _, k := range c.Kinds {
 			if k != dimos.KindCertificate {
-				filings = append(filings, filing{c.Code, k})
+				filings = append(filings, filing{c.Code, string(k)})
 			}
 		}
 	}
-	streets := []string{"Ερμού", "Κοραή", "Λασιθίου", "25ης Μαρτίου", "Ρούσσου Κουνδούρου", "Κονδυλάκη"}
-	firsts := []string{"Ελένη", "Γιώργος", "Μαρία", "Νίκος", "Κατερίνα"}
-	lasts := []string{"Παππά", "Μαυράκης", "Σφακιανάκη", "Δασκαλάκης", "Τζανάκη", "Αλεξάκης", "Βασιλάκη"}
 	bodies := make([][]byte, n)
 	for i := range bodies {
-		f, street := filings[i%len(filings)], streets[i%len(streets)]
-		contact := map[string]string{"first_name": firsts[i%len(firsts)], "last_name": lasts[i%len(lasts)],
-			"email": fmt.Sprintf("citizen%d@example.gr", i)}
-		body := map[string]any{"kind": f.kind, "category": f.category,
-			"subject": "Πρόβλημα στην οδό " + street, "text": fmt.Sprintf("Παρακαλώ ελέγξτε το σημείο στην οδό %s %d.", street, i%90+1),
-			"contact": contact}
-		if i%3 == 0 {
-			contact["phone"] = fmt.Sprintf("69%08d", i)
-			body["location"] = map[string]float64{"lat": 35.19 + float64(i%100)/10000, "lon": 25.71 + float64(i%70)/10000}
-		}
-		bodies[i], _ = json.Marshal(body)
+		f := filings[i%len(filings)]
+		bodies[i] = loadgen.PortalBody(i, f.category, f.kind)
 	}
 	return bodies
 }
